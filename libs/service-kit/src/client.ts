@@ -1,0 +1,45 @@
+import { errors, headers as natsHeaders, type NatsConnection } from "@nats-io/transport-node";
+import { Headers, MeridianError, type ErrorPayload, type Principal } from "@meridian/contracts";
+import { currentContext } from "./context.js";
+
+export interface RequestOptions {
+  timeoutMs: number;
+  correlationId?: string;
+  principal?: Principal;
+}
+
+/**
+ * Request/reply with the correlation id (and the caller, if any) in headers. A service error comes
+ * back as the same MeridianError it was thrown as; no responders and timeouts get codes of their own.
+ */
+export async function requestJson<R>(nc: NatsConnection, subject: string, body: unknown, options: RequestOptions): Promise<R> {
+  const h = natsHeaders();
+  const correlationId = options.correlationId ?? currentContext()?.correlationId;
+  if (correlationId) h.set(Headers.correlationId, correlationId);
+  if (options.principal) h.set(Headers.principal, JSON.stringify(options.principal));
+  let msg;
+  try {
+    msg = await nc.request(subject, JSON.stringify(body ?? {}), { timeout: options.timeoutMs, headers: h });
+  } catch (err) {
+    if (err instanceof errors.NoRespondersError || (err instanceof errors.RequestError && err.isNoResponders())) {
+      throw new MeridianError("SERVICE_UNAVAILABLE", "The service that owns this request is not available");
+    }
+    if (err instanceof errors.TimeoutError || (err instanceof errors.RequestError && err.cause instanceof errors.TimeoutError)) {
+      throw new MeridianError("TIMEOUT", "The service did not answer in time");
+    }
+    if (err instanceof errors.ClosedConnectionError || err instanceof errors.DrainingConnectionError) {
+      throw new MeridianError("SERVICE_UNAVAILABLE", "The message bus is not available");
+    }
+    throw err;
+  }
+  if (msg.headers?.get(Headers.serviceErrorCode)) {
+    let payload: Partial<ErrorPayload> | undefined;
+    try {
+      payload = msg.json<ErrorPayload>();
+    } catch {
+      payload = undefined;
+    }
+    throw MeridianError.fromPayload(payload);
+  }
+  return msg.json<R>();
+}

@@ -1,0 +1,45 @@
+import Joi from "joi";
+
+export class ConfigError extends Error {
+  constructor(service: string, problems: string[]) {
+    super(`Invalid configuration for ${service}:\n  - ${problems.join("\n  - ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object" && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+/**
+ * Validate environment-style input once at start; a bad or missing value throws a ConfigError
+ * naming every problem, so the process stops with a clear message instead of failing later.
+ */
+export function loadConfig<T>(service: string, schema: Joi.ObjectSchema<T>, source: Record<string, unknown>): Readonly<T> {
+  const { value, error } = schema.validate(source, { abortEarly: false, allowUnknown: true, stripUnknown: true, convert: true });
+  if (error) throw new ConfigError(service, error.details.map((d) => d.message));
+  return deepFreeze(value as T);
+}
+
+/** Config keys every service shares. */
+export const commonConfig = {
+  NODE_ENV: Joi.string().valid("development", "test", "production").default("development"),
+  LOG_LEVEL: Joi.string().valid("error", "warn", "info", "http", "verbose", "debug", "silly").default("info"),
+  NATS_URL: Joi.string().default("nats://127.0.0.1:4222"),
+  NATS_REQUEST_TIMEOUT_MS: Joi.number().integer().min(100).max(120_000).default(5000),
+  SHUTDOWN_GRACE_MS: Joi.number().integer().min(0).max(600_000).default(10_000),
+};
+
+/** Joi with a `csv` type: "a, b" in the environment becomes ["a", "b"]. */
+export const JoiEnv = Joi.extend((joi) => ({
+  type: "csv",
+  base: joi.array(),
+  coerce: {
+    from: "string",
+    method: (value: string) => ({ value: value.split(",").map((s) => s.trim()).filter(Boolean) }),
+  },
+})) as typeof Joi & { csv: () => Joi.ArraySchema<string[]> };

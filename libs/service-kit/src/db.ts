@@ -1,0 +1,56 @@
+import { Kysely, Migrator, PostgresDialect, sql, type Migration } from "kysely";
+import pg from "pg";
+import type { Logger } from "./logger.js";
+
+export type { Migration } from "kysely";
+
+export interface DatabaseOptions {
+  connectionString: string;
+  /** The service's own schema; no other service touches its tables. */
+  schema: string;
+  poolSize?: number;
+  logger: Logger;
+}
+
+export interface Database<DB> {
+  db: Kysely<DB>;
+  pool: pg.Pool;
+  close(): Promise<void>;
+}
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** A pg pool whose connections resolve unqualified table names in the service's schema. */
+export function createDatabase<DB>({ connectionString, schema, poolSize = 10, logger }: DatabaseOptions): Database<DB> {
+  if (!SCHEMA_NAME.test(schema)) throw new Error(`Invalid schema name: ${schema}`);
+  const pool = new pg.Pool({ connectionString, max: poolSize, options: `-c search_path=${schema}` });
+  pool.on("error", (err) => logger.error("idle postgres client failed", { error: err }));
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  return { db, pool, close: () => db.destroy() };
+}
+
+/** Apply every pending migration of one schema, in name order; throws on the first failure. */
+export async function migrateToLatest<DB>(
+  db: Kysely<DB>,
+  schema: string,
+  migrations: Record<string, Migration>,
+  logger: Logger,
+): Promise<string[]> {
+  await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
+  const migrator = new Migrator({
+    db,
+    migrationTableSchema: schema,
+    provider: { getMigrations: async () => migrations },
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  const applied = (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
+  for (const name of applied) logger.info("migration applied", { schema, migration: name });
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+  return applied;
+}
+
+/** Postgres unique-violation detail: which constraint was hit, if any. */
+export function uniqueViolation(err: unknown): string | undefined {
+  const e = err as { code?: string; constraint?: string };
+  return e?.code === "23505" ? (e.constraint ?? "unknown") : undefined;
+}

@@ -1,0 +1,25 @@
+import { Kvm, type KV } from "@nats-io/kv";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { Buckets, REVOKED_SESSIONS_TTL_MS } from "@meridian/contracts";
+
+/**
+ * The revoked-sessions bucket: auth writes `sid.<session>` on logout or token reuse; the gateway and
+ * realtime read it on every authenticated call. Creating it is idempotent, so every user opens it this way.
+ */
+export class RevokedSessions {
+  private constructor(private readonly kv: KV) {}
+
+  static async open(nc: NatsConnection): Promise<RevokedSessions> {
+    const kv = await new Kvm(nc).create(Buckets.revokedSessions, { ttl: REVOKED_SESSIONS_TTL_MS, history: 1 });
+    return new RevokedSessions(kv);
+  }
+
+  async revoke(sessionId: string): Promise<void> {
+    await this.kv.put(`sid.${sessionId}`, new Date().toISOString());
+  }
+
+  async isRevoked(sessionId: string): Promise<boolean> {
+    const entry = await this.kv.get(`sid.${sessionId}`);
+    return entry !== null && entry.operation === "PUT";
+  }
+}

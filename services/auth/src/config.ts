@@ -1,0 +1,58 @@
+import { readFileSync } from "node:fs";
+import Joi from "joi";
+import { MAX_ACCESS_TOKEN_TTL_S, PASSWORD_MIN } from "@meridian/contracts";
+import { commonConfig, loadConfig } from "@meridian/service-kit";
+
+export interface AuthConfig {
+  NODE_ENV: string;
+  LOG_LEVEL: string;
+  NATS_URL: string;
+  NATS_REQUEST_TIMEOUT_MS: number;
+  SHUTDOWN_GRACE_MS: number;
+  DATABASE_URL: string;
+  DB_POOL_SIZE: number;
+  JWT_PRIVATE_KEY: string;
+  JWT_KEY_ID: string;
+  JWT_ISSUER: string;
+  JWT_AUDIENCE: string;
+  ACCESS_TOKEN_TTL_S: number;
+  REFRESH_TOKEN_TTL_S: number;
+  ARGON2_MEMORY_KIB: number;
+  ARGON2_TIME_COST: number;
+  ADMIN_USERNAME?: string;
+  ADMIN_EMAIL?: string;
+  ADMIN_PASSWORD?: string;
+}
+
+const schema = Joi.object<AuthConfig>({
+  ...commonConfig,
+  DATABASE_URL: Joi.string().uri({ scheme: ["postgres", "postgresql"] }).required(),
+  DB_POOL_SIZE: Joi.number().integer().min(1).max(100).default(10),
+  JWT_PRIVATE_KEY: Joi.string()
+    .pattern(/-----BEGIN PRIVATE KEY-----/)
+    .required()
+    .messages({ "string.pattern.base": "JWT_PRIVATE_KEY must be a PKCS#8 PEM (EC P-256) key" }),
+  JWT_KEY_ID: Joi.string().pattern(/^[A-Za-z0-9._-]{1,64}$/).required(),
+  JWT_ISSUER: Joi.string().default("meridian-auth"),
+  JWT_AUDIENCE: Joi.string().default("meridian-api"),
+  ACCESS_TOKEN_TTL_S: Joi.number().integer().min(30).max(MAX_ACCESS_TOKEN_TTL_S).default(900),
+  REFRESH_TOKEN_TTL_S: Joi.number().integer().min(300).max(90 * 86400).default(14 * 86400),
+  ARGON2_MEMORY_KIB: Joi.number().integer().min(1024).max(1 << 20).default(19456),
+  ARGON2_TIME_COST: Joi.number().integer().min(1).max(10).default(2),
+  ADMIN_USERNAME: Joi.string().lowercase(),
+  ADMIN_EMAIL: Joi.string().lowercase().email({ tlds: { allow: false } }),
+  ADMIN_PASSWORD: Joi.string().min(PASSWORD_MIN),
+}).and("ADMIN_USERNAME", "ADMIN_EMAIL", "ADMIN_PASSWORD");
+
+/** Read once at start. JWT_PRIVATE_KEY_FILE is accepted in place of the PEM itself (Kubernetes secrets). */
+export function loadAuthConfig(env: Record<string, string | undefined> = process.env): Readonly<AuthConfig> {
+  const source: Record<string, unknown> = { ...env };
+  if (!source.JWT_PRIVATE_KEY && env.JWT_PRIVATE_KEY_FILE) {
+    try {
+      source.JWT_PRIVATE_KEY = readFileSync(env.JWT_PRIVATE_KEY_FILE, "utf8");
+    } catch (err) {
+      throw new Error(`Invalid configuration for auth:\n  - JWT_PRIVATE_KEY_FILE cannot be read: ${(err as Error).message}`);
+    }
+  }
+  return loadConfig("auth", schema, source);
+}

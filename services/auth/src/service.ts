@@ -1,0 +1,100 @@
+import { ServiceNames, Subjects } from "@meridian/contracts";
+import {
+  connectNats,
+  createDatabase,
+  createLogger,
+  migrateToLatest,
+  RevokedSessions,
+  serveEndpoint,
+  serveHealth,
+  type Logger,
+} from "@meridian/service-kit";
+import type Transport from "winston-transport";
+import { sql } from "kysely";
+import type { AuthConfig } from "./config.js";
+import { ensureAdmin } from "./domain/accounts.js";
+import type { AuthDeps } from "./domain/deps.js";
+import { createPasswordHasher } from "./domain/password.js";
+import { createTokenSigner } from "./domain/token-signer.js";
+import { authHandlers } from "./handlers/index.js";
+import { migrations, SCHEMA } from "./migrations/index.js";
+import type { AuthDatabase } from "./store/tables.js";
+
+export const VERSION = "0.1.0";
+
+export interface StartOptions {
+  logTransports?: Transport[];
+  silentLogs?: boolean;
+}
+
+export interface RunningAuth {
+  logger: Logger;
+  graceMs: number;
+  stop(): Promise<void>;
+}
+
+/** Apply the auth schema's migrations; run by `npm run migrate` and by tests, never on import. */
+export async function migrate(config: Pick<AuthConfig, "DATABASE_URL">, logger: Logger): Promise<string[]> {
+  const database = createDatabase<AuthDatabase>({ connectionString: config.DATABASE_URL, schema: SCHEMA, poolSize: 1, logger });
+  try {
+    return await migrateToLatest(database.db, SCHEMA, migrations, logger);
+  } finally {
+    await database.close();
+  }
+}
+
+/** Composition root: build the dependencies, serve every auth subject, and hand back stop(). */
+export async function start(config: Readonly<AuthConfig>, options: StartOptions = {}): Promise<RunningAuth> {
+  const logger = createLogger({
+    service: ServiceNames.auth,
+    level: config.LOG_LEVEL,
+    ...(options.logTransports ? { transports: options.logTransports } : {}),
+    ...(options.silentLogs ? { silent: true } : {}),
+  });
+  const database = createDatabase<AuthDatabase>({
+    connectionString: config.DATABASE_URL,
+    schema: SCHEMA,
+    poolSize: config.DB_POOL_SIZE,
+    logger,
+  });
+  const nc = await connectNats({ url: config.NATS_URL, name: ServiceNames.auth, logger });
+  const deps: AuthDeps = {
+    db: database.db,
+    hasher: await createPasswordHasher({ memoryKiB: config.ARGON2_MEMORY_KIB, timeCost: config.ARGON2_TIME_COST }),
+    signer: createTokenSigner({
+      privateKeyPem: config.JWT_PRIVATE_KEY,
+      keyId: config.JWT_KEY_ID,
+      issuer: config.JWT_ISSUER,
+      audience: config.JWT_AUDIENCE,
+      ttlSeconds: config.ACCESS_TOKEN_TTL_S,
+    }),
+    revokedSessions: await RevokedSessions.open(nc),
+    refreshTtlSeconds: config.REFRESH_TOKEN_TTL_S,
+    logger,
+  };
+  if (config.ADMIN_USERNAME && config.ADMIN_EMAIL && config.ADMIN_PASSWORD) {
+    await ensureAdmin(deps, { username: config.ADMIN_USERNAME, email: config.ADMIN_EMAIL, password: config.ADMIN_PASSWORD });
+  }
+
+  const subscriptions = authHandlers(deps).map((def) => serveEndpoint(nc, ServiceNames.auth, logger, def).subscription);
+  subscriptions.push(
+    serveHealth(nc, {
+      subject: Subjects.auth.health,
+      service: ServiceNames.auth,
+      version: VERSION,
+      logger,
+      checks: { postgres: async () => void (await sql`select 1`.execute(database.db)) },
+    }).subscription,
+  );
+  logger.info("auth service started", { version: VERSION });
+
+  return {
+    logger,
+    graceMs: config.SHUTDOWN_GRACE_MS,
+    stop: async () => {
+      // drain() stops intake and lets in-flight handlers reply before the connection closes.
+      await nc.drain();
+      await database.close();
+    },
+  };
+}
