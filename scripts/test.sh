@@ -21,4 +21,8 @@ export NATS_URL="nats://127.0.0.1:$NATS_PORT"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
 export DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/meridian_test}"
 export NATS_SERVER_BIN="$NATS_BIN"
+# With no arguments every suite runs; pass compiled spec files to run some alone.
+if [ $# -eq 0 ]; then
+  set -- 'libs/*/dist/test/**/*.test.js' 'services/*/dist/test/**/*.test.js' 'tests/dist/**/*.test.js'
+fi
 npx mocha "$@"

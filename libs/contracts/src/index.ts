@@ -5,3 +5,4 @@ export * from "./errors.js";
 export * from "./health.js";
 export * from "./schemas/common.js";
 export * from "./schemas/auth.js";
+export * from "./schemas/agents.js";

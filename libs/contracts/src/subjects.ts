@@ -1,3 +1,5 @@
+import type { AgentView } from "./schemas/agents.js";
+
 /**
  * Every NATS subject Meridian uses. Hierarchical so permissions can be carved by prefix
  * (`meridian.auth.>` belongs to the auth service). Never write a subject as a string literal elsewhere.
@@ -16,6 +18,14 @@ export const Subjects = {
     apiKeyVerify: "meridian.auth.api-keys.verify",
     health: "meridian.auth.health",
   },
+  agents: {
+    create: "meridian.agents.create",
+    get: "meridian.agents.get",
+    list: "meridian.agents.list",
+    update: "meridian.agents.update",
+    delete: "meridian.agents.delete",
+    health: "meridian.agents.health",
+  },
 } as const;
 
 type Leaves<T> = T extends string ? T : { [K in keyof T]: Leaves<T[K]> }[keyof T];
@@ -25,12 +35,14 @@ export type Subject = Leaves<typeof Subjects>;
 export const ServiceNames = {
   gateway: "gateway",
   auth: "auth",
+  agentRegistry: "agent-registry",
 } as const;
 export type ServiceName = (typeof ServiceNames)[keyof typeof ServiceNames];
 
 /** Services the gateway forwards to; readiness asks each of them for health. */
 export const DownstreamHealthSubjects: Record<Exclude<ServiceName, "gateway">, Subject> = {
   auth: Subjects.auth.health,
+  "agent-registry": Subjects.agents.health,
 };
 
 /** JetStream KV buckets shared between services. */
@@ -45,3 +57,29 @@ export const MAX_ACCESS_TOKEN_TTL_S = REVOKED_SESSIONS_TTL_MS / 1000;
 
 /** A token that is safe inside a NATS subject: no dots, wildcards or whitespace. */
 export const SUBJECT_TOKEN_PATTERN = /^[a-z0-9][a-z0-9-]{0,63}$/;
+
+/** JetStream streams and the subjects they capture. */
+export const Streams = {
+  /** Every change to the agent registry; written by agent-registry only. */
+  agentEvents: { name: "MERIDIAN_AGENT_EVENTS", subjects: ["meridian.events.agents.>"] },
+} as const;
+
+/** `meridian.events.agents.<name>`: one subject per agent, so a consumer can follow a single agent. */
+export function agentEventSubject(name: string): string {
+  return `meridian.events.agents.${name}`;
+}
+
+export const AgentEventTypes = ["agent.created", "agent.updated", "agent.deleted"] as const;
+export type AgentEventType = (typeof AgentEventTypes)[number];
+
+/**
+ * Published on {@link agentEventSubject} for each change, with `Nats-Msg-Id` `<name>:<version>:<type>`.
+ * `agent` is the agent after the change; a delete also raises the version, so ids never repeat.
+ */
+export interface AgentEvent {
+  type: AgentEventType;
+  agent: AgentView;
+  /** ISO time of the change. */
+  at: string;
+  correlation_id: string;
+}

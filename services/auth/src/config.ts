@@ -51,7 +51,7 @@ export function loadAuthConfig(env: Record<string, string | undefined> = process
     try {
       source.JWT_PRIVATE_KEY = readFileSync(env.JWT_PRIVATE_KEY_FILE, "utf8");
     } catch (err) {
-      throw new Error(`Invalid configuration for auth:\n  - JWT_PRIVATE_KEY_FILE cannot be read: ${(err as Error).message}`);
+      throw new Error(`Invalid configuration for auth:\n  - JWT_PRIVATE_KEY_FILE cannot be read: ${(err as Error).message}`, { cause: err });
     }
   }
   return loadConfig("auth", schema, source);

@@ -1,0 +1,199 @@
+import Joi from "joi";
+import { SUBJECT_TOKEN_PATTERN } from "../subjects.js";
+import { uuid } from "./common.js";
+
+/** An agent's name becomes a NATS subject token, so it follows {@link SUBJECT_TOKEN_PATTERN}. */
+export const AGENT_NAME_PATTERN = SUBJECT_TOKEN_PATTERN;
+
+export const AgentRuntimes = ["echo", "sleep", "http", "sdk"] as const;
+export type AgentRuntime = (typeof AgentRuntimes)[number];
+
+export type EchoAgentConfig = Record<string, never>;
+export interface SleepAgentConfig { ms?: number }
+export interface HttpAgentConfig { url: string; headers?: Record<string, string> }
+/** Agents written with the SDK run in their own executor process; the registry keeps no settings for them. */
+export type SdkAgentConfig = Record<string, never>;
+export type AgentConfig = EchoAgentConfig | SleepAgentConfig | HttpAgentConfig | SdkAgentConfig;
+
+export const AGENT_DEFAULTS = {
+  timeout_ms: 300_000,
+  max_attempts: 3,
+  backoff_ms: [1000, 5000, 30_000],
+  concurrency: 4,
+  enabled: true,
+} as const;
+
+/** The settings each runtime accepts; unknown keys are refused. */
+export const AgentConfigSchemas: Record<AgentRuntime, Joi.ObjectSchema> = {
+  echo: Joi.object({}),
+  sleep: Joi.object<SleepAgentConfig>({ ms: Joi.number().integer().min(1).max(600_000) }),
+  http: Joi.object<HttpAgentConfig>({
+    url: Joi.string().uri({ scheme: ["http", "https"] }).required(),
+    headers: Joi.object().pattern(Joi.string(), Joi.string()),
+  }),
+  sdk: Joi.object({}),
+};
+
+const agentName = Joi.string().trim().pattern(AGENT_NAME_PATTERN).messages({
+  "string.pattern.base": "'name' must be 1-64 characters of a-z, 0-9 and '-', starting with a letter or digit",
+});
+const runtime = Joi.string().valid(...AgentRuntimes);
+/** Validated against the runtime sent alongside; http needs a url, the others default to `{}`. */
+const configForRuntime = Joi.any().when("runtime", {
+  switch: AgentRuntimes.map((r) => ({
+    is: r,
+    then: r === "http" ? AgentConfigSchemas[r].required() : AgentConfigSchemas[r].default({}),
+  })),
+});
+const description = Joi.string().trim().max(500).allow("", null);
+const timeoutMs = Joi.number().integer().min(1000).max(3_600_000);
+const maxAttempts = Joi.number().integer().min(1).max(20);
+const backoffMs = Joi.array().items(Joi.number().integer().min(0).max(3_600_000)).min(1).max(10);
+const concurrency = Joi.number().integer().min(1).max(1000);
+
+export interface CreateAgentRequest {
+  name: string;
+  runtime: AgentRuntime;
+  config?: AgentConfig;
+  description?: string | null;
+  timeout_ms?: number;
+  max_attempts?: number;
+  backoff_ms?: number[];
+  concurrency?: number;
+  enabled?: boolean;
+}
+/** What the schema yields: every optional setting has its default. */
+export type ValidCreateAgentRequest = Required<Omit<CreateAgentRequest, "description">> & { description?: string | null };
+export const CreateAgentRequestSchema = Joi.object<ValidCreateAgentRequest>({
+  name: agentName.required(),
+  runtime: runtime.required(),
+  config: configForRuntime,
+  description,
+  timeout_ms: timeoutMs.default(AGENT_DEFAULTS.timeout_ms),
+  max_attempts: maxAttempts.default(AGENT_DEFAULTS.max_attempts),
+  backoff_ms: backoffMs.default([...AGENT_DEFAULTS.backoff_ms]),
+  concurrency: concurrency.default(AGENT_DEFAULTS.concurrency),
+  enabled: Joi.boolean().default(AGENT_DEFAULTS.enabled),
+}).example({
+  name: "weather-fetcher",
+  runtime: "http",
+  config: { url: "https://agents.example.com/weather", headers: { "X-Team": "forecast" } },
+  description: "Fetches the forecast for a city",
+  timeout_ms: 60_000,
+  max_attempts: 5,
+  backoff_ms: [1000, 5000, 30_000],
+  concurrency: 8,
+  enabled: true,
+});
+
+const UPDATABLE = ["runtime", "description", "timeout_ms", "max_attempts", "backoff_ms", "concurrency", "enabled"] as const;
+
+/** `config` is checked against `runtime`, so it travels with it; `runtime` alone resets `config` to that runtime's default. */
+export interface UpdateAgentRequest {
+  name: string;
+  runtime?: AgentRuntime;
+  config?: AgentConfig;
+  description?: string | null;
+  timeout_ms?: number;
+  max_attempts?: number;
+  backoff_ms?: number[];
+  concurrency?: number;
+  enabled?: boolean;
+}
+export const UpdateAgentRequestSchema = Joi.object<UpdateAgentRequest>({
+  name: agentName.required(),
+  runtime,
+  config: configForRuntime,
+  description,
+  timeout_ms: timeoutMs,
+  max_attempts: maxAttempts,
+  backoff_ms: backoffMs,
+  concurrency,
+  enabled: Joi.boolean(),
+})
+  .with("config", "runtime")
+  .or(...UPDATABLE)
+  .messages({ "object.missing": "at least one of {#peers} must be given" })
+  .example({ name: "weather-fetcher", concurrency: 16, enabled: false });
+
+export interface ListAgentsRequest {
+  runtime?: AgentRuntime;
+  owner?: string;
+  enabled?: boolean;
+  q?: string;
+  limit?: number;
+  offset?: number;
+}
+/** What the schema yields: the page is always set. */
+export type ValidListAgentsRequest = ListAgentsRequest & { limit: number; offset: number };
+export const ListAgentsRequestSchema = Joi.object<ValidListAgentsRequest>({
+  runtime,
+  owner: uuid.description("Only agents of this user id"),
+  enabled: Joi.boolean(),
+  q: Joi.string().trim().min(1).max(100).description("Text to find in the name or description"),
+  limit: Joi.number().integer().min(1).max(100).default(20),
+  offset: Joi.number().integer().min(0).max(10_000).default(0),
+}).example({ runtime: "http", enabled: true, q: "weather", limit: 20, offset: 0 });
+
+export interface AgentNameRequest { name: string }
+export const AgentNameRequestSchema = Joi.object<AgentNameRequest>({ name: agentName.required() })
+  .example({ name: "weather-fetcher" });
+
+export interface AgentView {
+  name: string;
+  description: string | null;
+  runtime: AgentRuntime;
+  config: AgentConfig;
+  timeout_ms: number;
+  max_attempts: number;
+  backoff_ms: number[];
+  concurrency: number;
+  enabled: boolean;
+  owner_id: string;
+  owner_username: string;
+  created_at: string;
+  updated_at: string;
+  /** 1 at creation, incremented by every change. */
+  version: number;
+}
+export const AgentViewSchema = Joi.object<AgentView>({
+  name: Joi.string().required(),
+  description: Joi.string().allow("", null).required(),
+  runtime: runtime.required(),
+  config: Joi.object().required(),
+  timeout_ms: Joi.number().integer().required(),
+  max_attempts: Joi.number().integer().required(),
+  backoff_ms: Joi.array().items(Joi.number().integer()).required(),
+  concurrency: Joi.number().integer().required(),
+  enabled: Joi.boolean().required(),
+  owner_id: uuid.required(),
+  owner_username: Joi.string().required(),
+  created_at: Joi.string().isoDate().required(),
+  updated_at: Joi.string().isoDate().required(),
+  version: Joi.number().integer().min(1).required().description("Incremented by every change"),
+}).example({
+  name: "weather-fetcher",
+  description: "Fetches the forecast for a city",
+  runtime: "http",
+  config: { url: "https://agents.example.com/weather" },
+  timeout_ms: 60_000,
+  max_attempts: 5,
+  backoff_ms: [1000, 5000, 30_000],
+  concurrency: 8,
+  enabled: true,
+  owner_id: "5c1b0f6e-2f44-4c1e-9d0a-3f3a1d9e8b21",
+  owner_username: "ada",
+  created_at: "2026-11-23T10:00:00.000Z",
+  updated_at: "2026-11-23T10:00:00.000Z",
+  version: 1,
+});
+
+export interface AgentList { items: AgentView[]; total: number; limit: number; offset: number }
+export const AgentListSchema = Joi.object<AgentList>({
+  items: Joi.array().items(AgentViewSchema).required(),
+  total: Joi.number().integer().min(0).required(),
+  limit: Joi.number().integer().required(),
+  offset: Joi.number().integer().required(),
+});
+
+export interface AgentDeleted { deleted: true }

@@ -1,0 +1,58 @@
+import {
+  JetStreamApiError,
+  StorageType,
+  type JetStreamClient,
+  type JetStreamManager,
+  type StreamConfig,
+} from "@nats-io/jetstream";
+import { headers as natsHeaders, nanos } from "@nats-io/transport-node";
+import { agentEventSubject, Headers, Streams, type AgentEvent, type AgentEventType, type AgentView } from "@meridian/contracts";
+import { currentContext, type Logger } from "@meridian/service-kit";
+
+const STREAM_NAME_IN_USE = 10058;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export const agentEventsStreamConfig = {
+  name: Streams.agentEvents.name,
+  subjects: [...Streams.agentEvents.subjects],
+  storage: StorageType.File,
+  max_age: nanos(7 * DAY_MS),
+  description: "Changes to the agent registry, one subject per agent",
+} satisfies Partial<StreamConfig> & { name: string };
+
+/** Create the stream, or bring an existing one to this config; safe for every replica at every start. */
+export async function ensureAgentEventsStream(jsm: JetStreamManager, logger: Logger): Promise<void> {
+  try {
+    await jsm.streams.add(agentEventsStreamConfig);
+    logger.info("stream ready", { stream: agentEventsStreamConfig.name });
+  } catch (err) {
+    if (!(err instanceof JetStreamApiError && err.code === STREAM_NAME_IN_USE)) throw err;
+    const { name, subjects, max_age, description } = agentEventsStreamConfig;
+    await jsm.streams.update(name, { subjects, max_age, description });
+    logger.info("stream updated", { stream: name });
+  }
+}
+
+export interface AgentEventPublisher {
+  publish(type: AgentEventType, agent: AgentView): Promise<void>;
+}
+
+/** The message id makes a retried publish of the same change a no-op on the stream. */
+export const agentEventMsgId = (type: AgentEventType, agent: AgentView) => `${agent.name}:${agent.version}:${type}`;
+
+export function createAgentEventPublisher(js: JetStreamClient, { timeoutMs }: { timeoutMs: number }): AgentEventPublisher {
+  return {
+    async publish(type, agent) {
+      const correlationId = currentContext()?.correlationId ?? "";
+      const event: AgentEvent = { type, agent, at: agent.updated_at, correlation_id: correlationId };
+      const h = natsHeaders();
+      if (correlationId) h.set(Headers.correlationId, correlationId);
+      await js.publish(agentEventSubject(agent.name), JSON.stringify(event), {
+        msgID: agentEventMsgId(type, agent),
+        headers: h,
+        timeout: timeoutMs,
+        expect: { streamName: Streams.agentEvents.name },
+      });
+    },
+  };
+}

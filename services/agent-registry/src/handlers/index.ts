@@ -1,0 +1,16 @@
+import type { EndpointDefinition } from "@meridian/service-kit";
+import type { AgentRegistryDeps } from "../domain/deps.js";
+import { createAgentHandler } from "./create-agent.handler.js";
+import { deleteAgentHandler } from "./delete-agent.handler.js";
+import { getAgentHandler } from "./get-agent.handler.js";
+import { listAgentsHandler } from "./list-agents.handler.js";
+import { updateAgentHandler } from "./update-agent.handler.js";
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const agentRegistryHandlers = (deps: AgentRegistryDeps): Array<EndpointDefinition<any, unknown>> => [
+  createAgentHandler(deps),
+  getAgentHandler(deps),
+  listAgentsHandler(deps),
+  updateAgentHandler(deps),
+  deleteAgentHandler(deps),
+];

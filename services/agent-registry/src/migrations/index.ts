@@ -1,0 +1,9 @@
+import type { Migration } from "@meridian/service-kit";
+import * as agents from "./2026-11-23T1200-agents.js";
+
+/** Every migration of the agent_registry schema, by name; names sort in the order they apply. */
+export const migrations: Record<string, Migration> = {
+  "2026-11-23T1200-agents": agents,
+};
+
+export const SCHEMA = "agent_registry";

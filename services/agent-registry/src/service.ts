@@ -1,0 +1,88 @@
+import { jetstreamManager } from "@nats-io/jetstream";
+import { ServiceNames, Subjects } from "@meridian/contracts";
+import {
+  connectNats,
+  createDatabase,
+  createLogger,
+  migrateToLatest,
+  serveEndpoint,
+  serveHealth,
+  type Logger,
+} from "@meridian/service-kit";
+import type Transport from "winston-transport";
+import { sql } from "kysely";
+import type { AgentRegistryConfig } from "./config.js";
+import type { AgentRegistryDeps } from "./domain/deps.js";
+import { createAgentEventPublisher, ensureAgentEventsStream } from "./events/agent-events.js";
+import { agentRegistryHandlers } from "./handlers/index.js";
+import { migrations, SCHEMA } from "./migrations/index.js";
+import type { AgentRegistryDatabase } from "./store/tables.js";
+
+export const VERSION = "0.1.0";
+
+export interface StartOptions {
+  logTransports?: Transport[];
+  silentLogs?: boolean;
+}
+
+export interface RunningAgentRegistry {
+  logger: Logger;
+  graceMs: number;
+  stop(): Promise<void>;
+}
+
+/** Apply the agent_registry schema's migrations; run by `npm run migrate` and by tests, never on import. */
+export async function migrate(config: Pick<AgentRegistryConfig, "DATABASE_URL">, logger: Logger): Promise<string[]> {
+  const database = createDatabase<AgentRegistryDatabase>({ connectionString: config.DATABASE_URL, schema: SCHEMA, poolSize: 1, logger });
+  try {
+    return await migrateToLatest(database.db, SCHEMA, migrations, logger);
+  } finally {
+    await database.close();
+  }
+}
+
+/** Composition root: build the dependencies, make sure the event stream exists, serve every agents subject. */
+export async function start(config: Readonly<AgentRegistryConfig>, options: StartOptions = {}): Promise<RunningAgentRegistry> {
+  const logger = createLogger({
+    service: ServiceNames.agentRegistry,
+    level: config.LOG_LEVEL,
+    ...(options.logTransports ? { transports: options.logTransports } : {}),
+    ...(options.silentLogs ? { silent: true } : {}),
+  });
+  const database = createDatabase<AgentRegistryDatabase>({
+    connectionString: config.DATABASE_URL,
+    schema: SCHEMA,
+    poolSize: config.DB_POOL_SIZE,
+    logger,
+  });
+  const nc = await connectNats({ url: config.NATS_URL, name: ServiceNames.agentRegistry, logger });
+  const jsm = await jetstreamManager(nc);
+  await ensureAgentEventsStream(jsm, logger);
+  const deps: AgentRegistryDeps = {
+    db: database.db,
+    events: createAgentEventPublisher(jsm.jetstream(), { timeoutMs: config.NATS_REQUEST_TIMEOUT_MS }),
+    logger,
+  };
+
+  const subscriptions = agentRegistryHandlers(deps).map((def) => serveEndpoint(nc, ServiceNames.agentRegistry, logger, def).subscription);
+  subscriptions.push(
+    serveHealth(nc, {
+      subject: Subjects.agents.health,
+      service: ServiceNames.agentRegistry,
+      version: VERSION,
+      logger,
+      checks: { postgres: async () => void (await sql`select 1`.execute(database.db)) },
+    }).subscription,
+  );
+  logger.info("agent-registry service started", { version: VERSION });
+
+  return {
+    logger,
+    graceMs: config.SHUTDOWN_GRACE_MS,
+    stop: async () => {
+      // drain() stops intake and lets in-flight handlers reply before the connection closes.
+      await nc.drain();
+      await database.close();
+    },
+  };
+}

@@ -1,0 +1,114 @@
+import { sql, type ExpressionBuilder, type Kysely } from "kysely";
+import type { AgentConfig, AgentRuntime } from "@meridian/contracts";
+import type { Agent, AgentRegistryDatabase } from "./tables.js";
+
+export type AgentDb = Kysely<AgentRegistryDatabase>;
+
+export interface NewAgent {
+  name: string;
+  description: string | null;
+  runtime: AgentRuntime;
+  config: AgentConfig;
+  timeout_ms: number;
+  max_attempts: number;
+  backoff_ms: number[];
+  concurrency: number;
+  enabled: boolean;
+  owner_id: string;
+  owner_username: string;
+}
+
+export type AgentChanges = Partial<Pick<NewAgent, "description" | "runtime" | "config" | "timeout_ms" | "max_attempts" | "backoff_ms" | "concurrency" | "enabled">>;
+
+export interface AgentFilter {
+  runtime?: AgentRuntime;
+  owner?: string;
+  enabled?: boolean;
+  q?: string;
+  /** Unset: every agent. Set: enabled agents and the disabled ones of this owner. */
+  visibleToOwner?: string;
+}
+
+const live = (eb: ExpressionBuilder<AgentRegistryDatabase, "agents">) => eb("agents.deleted_at", "is", null);
+
+/**
+ * Insert, or bring a deleted agent of that name back with its version still rising.
+ * Undefined when a live agent already has the name.
+ */
+export async function insertAgent(db: AgentDb, agent: NewAgent): Promise<Agent | undefined> {
+  const values = { ...agent, config: JSON.stringify(agent.config) };
+  return db
+    .insertInto("agents")
+    .values(values)
+    .onConflict((oc) =>
+      oc
+        .column("name")
+        .doUpdateSet((eb) => ({
+          ...values,
+          version: eb("agents.version", "+", 1),
+          created_at: sql<Date>`now()`,
+          updated_at: sql<Date>`now()`,
+          deleted_at: null,
+        }))
+        .where("agents.deleted_at", "is not", null),
+    )
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** A live agent; `forUpdate` locks its row until the transaction ends, so changes to one agent queue up. */
+export async function findAgent(db: AgentDb, name: string, { forUpdate = false } = {}): Promise<Agent | undefined> {
+  const query = db.selectFrom("agents").selectAll().where("name", "=", name).where(live);
+  return (forUpdate ? query.forUpdate() : query).executeTakeFirst();
+}
+
+export async function updateAgent(db: AgentDb, name: string, changes: AgentChanges): Promise<Agent | undefined> {
+  const { config, ...rest } = changes;
+  return db
+    .updateTable("agents")
+    .set((eb) => ({
+      ...rest,
+      ...(config !== undefined ? { config: JSON.stringify(config) } : {}),
+      version: eb("agents.version", "+", 1),
+      updated_at: sql<Date>`now()`,
+    }))
+    .where("name", "=", name)
+    .where(live)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** Leaves a tombstone (see the migration); the returned row is the agent as deleted. */
+export async function deleteAgent(db: AgentDb, name: string): Promise<Agent | undefined> {
+  return db
+    .updateTable("agents")
+    .set((eb) => ({ version: eb("agents.version", "+", 1), updated_at: sql<Date>`now()`, deleted_at: sql<Date>`now()` }))
+    .where("name", "=", name)
+    .where(live)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+const likePattern = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+function filtered(db: AgentDb, { runtime, owner, enabled, q, visibleToOwner }: AgentFilter) {
+  let query = db.selectFrom("agents").where(live);
+  if (runtime !== undefined) query = query.where("runtime", "=", runtime);
+  if (owner !== undefined) query = query.where("owner_id", "=", owner);
+  if (enabled !== undefined) query = query.where("enabled", "=", enabled);
+  if (q !== undefined) query = query.where((eb) => eb.or([eb("name", "ilike", likePattern(q)), eb("description", "ilike", likePattern(q))]));
+  if (visibleToOwner !== undefined) query = query.where((eb) => eb.or([eb("enabled", "=", true), eb("owner_id", "=", visibleToOwner)]));
+  return query;
+}
+
+export async function listAgents(
+  db: AgentDb,
+  filter: AgentFilter,
+  page: { limit: number; offset: number },
+): Promise<{ rows: Agent[]; total: number }> {
+  const [rows, count] = await Promise.all([
+    filtered(db, filter).selectAll().orderBy("name").limit(page.limit).offset(page.offset).execute(),
+    filtered(db, filter).select((eb) => eb.fn.countAll<string>().as("total")).executeTakeFirstOrThrow(),
+  ]);
+  return { rows, total: Number(count.total) };
+}

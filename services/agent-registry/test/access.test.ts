@@ -1,0 +1,94 @@
+import { expect } from "chai";
+import { MeridianError, scopesForRoles, type Principal, type Role } from "@meridian/contracts";
+import { canModify, canSee, hasScope, isAdmin, requireModify, requireScope, visibleToOwner } from "../src/domain/access.js";
+import { changesFrom } from "../src/domain/agents.js";
+
+const OWNER = "0b5e8f7a-8c1d-4a55-b0a4-6a2f1e0c9d11";
+const OTHER = "5c1b0f6e-2f44-4c1e-9d0a-3f3a1d9e8b21";
+
+function user(role: Role, sub = OWNER): Principal {
+  return { kind: "user", sub, username: role, roles: [role], scopes: scopesForRoles([role]) };
+}
+function key(role: Role, scopes: Principal["scopes"], sub = OWNER): Principal {
+  return { ...user(role, sub), kind: "api_key", scopes, keyId: "k" };
+}
+function codeOf(fn: () => void): string | undefined {
+  try {
+    fn();
+  } catch (err) {
+    return (err as MeridianError).code;
+  }
+  return undefined;
+}
+
+describe("agent access rules", () => {
+  const enabled = { owner_id: OWNER, enabled: true };
+  const disabled = { owner_id: OWNER, enabled: false };
+
+  it("when a user's role grants agents:write, then it may write; readonly and agent roles may not", () => {
+    expect(hasScope(user("user"), "agents:write")).to.equal(true);
+    expect(hasScope(user("admin"), "agents:write")).to.equal(true);
+    expect(hasScope(user("readonly"), "agents:write")).to.equal(false);
+    expect(hasScope(user("agent"), "agents:write")).to.equal(false);
+    expect(codeOf(() => requireScope(user("readonly"), "agents:write"))).to.equal("FORBIDDEN");
+  });
+
+  it("when every role reads, then all of them pass agents:read", () => {
+    for (const role of ["admin", "user", "agent", "readonly"] as const) expect(hasScope(user(role), "agents:read")).to.equal(true);
+  });
+
+  it("when an API key lacks a scope its owner has, then it is refused naming the key", () => {
+    const readOnlyKey = key("user", ["agents:read"]);
+    expect(hasScope(readOnlyKey, "agents:read")).to.equal(true);
+    expect(hasScope(readOnlyKey, "agents:write")).to.equal(false);
+    try {
+      requireScope(readOnlyKey, "agents:write");
+      expect.fail("expected FORBIDDEN");
+    } catch (err) {
+      expect(err).to.be.instanceOf(MeridianError);
+      expect((err as MeridianError).message).to.contain("API key");
+    }
+  });
+
+  it("when an API key claims a scope its owner's role lacks, then the role wins", () => {
+    expect(hasScope(key("readonly", ["agents:write"]), "agents:write")).to.equal(false);
+  });
+
+  it("when an admin acts through an API key, then it is admin only with the admin scope", () => {
+    expect(isAdmin(user("admin"))).to.equal(true);
+    expect(isAdmin(key("admin", ["agents:read", "agents:write"]))).to.equal(false);
+    expect(isAdmin(key("admin", ["agents:write", "admin"]))).to.equal(true);
+    expect(isAdmin(user("user"))).to.equal(false);
+  });
+
+  it("when an agent is disabled, then only its owner and admins see it", () => {
+    expect(canSee(user("user", OTHER), enabled)).to.equal(true);
+    expect(canSee(user("user", OTHER), disabled)).to.equal(false);
+    expect(canSee(user("user"), disabled)).to.equal(true);
+    expect(canSee(user("admin", OTHER), disabled)).to.equal(true);
+  });
+
+  it("when someone else changes an agent, then FORBIDDEN if they see it and NOT_FOUND if not", () => {
+    expect(canModify(user("user"), enabled)).to.equal(true);
+    expect(canModify(user("admin", OTHER), enabled)).to.equal(true);
+    expect(codeOf(() => requireModify(user("user", OTHER), enabled, "a"))).to.equal("FORBIDDEN");
+    expect(codeOf(() => requireModify(user("user", OTHER), disabled, "a"))).to.equal("NOT_FOUND");
+    expect(codeOf(() => requireModify(user("user"), undefined, "a"))).to.equal("NOT_FOUND");
+    expect(codeOf(() => requireModify(user("user"), disabled, "a"))).to.equal(undefined);
+  });
+
+  it("when listing, then admins are not limited and others see enabled agents plus their own", () => {
+    expect(visibleToOwner(user("admin"))).to.equal(undefined);
+    expect(visibleToOwner(user("user", OTHER))).to.equal(OTHER);
+  });
+});
+
+describe("agent update changes", () => {
+  it("when fields are given, then only they change and the name is not one of them", () => {
+    expect(changesFrom({ name: "a", concurrency: 2, enabled: false })).to.deep.equal({ concurrency: 2, enabled: false });
+  });
+  it("when the description is empty or null, then it is cleared", () => {
+    expect(changesFrom({ name: "a", description: "" })).to.deep.equal({ description: null });
+    expect(changesFrom({ name: "a", description: null })).to.deep.equal({ description: null });
+  });
+});

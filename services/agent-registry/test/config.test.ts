@@ -1,0 +1,21 @@
+import { expect } from "chai";
+import { loadAgentRegistryConfig } from "../src/config.js";
+import { agentRegistryTestEnv } from "./agent-registry-context.js";
+
+describe("agent-registry config", () => {
+  it("when the database url is missing, then start-up fails naming it", () => {
+    const env = agentRegistryTestEnv();
+    delete (env as Record<string, string | undefined>).DATABASE_URL;
+    expect(() => loadAgentRegistryConfig(env)).to.throw(/DATABASE_URL.* is required/);
+  });
+  it("when a value is out of range, then every problem is listed", () => {
+    expect(() => loadAgentRegistryConfig(agentRegistryTestEnv({ DB_POOL_SIZE: "0", NATS_REQUEST_TIMEOUT_MS: "1" }))).to.throw(
+      /NATS_REQUEST_TIMEOUT_MS[\s\S]*DB_POOL_SIZE|DB_POOL_SIZE[\s\S]*NATS_REQUEST_TIMEOUT_MS/,
+    );
+  });
+  it("when valid, then the config is frozen with its defaults", () => {
+    const config = loadAgentRegistryConfig(agentRegistryTestEnv());
+    expect(Object.isFrozen(config)).to.equal(true);
+    expect(config.DB_POOL_SIZE).to.equal(10);
+  });
+});

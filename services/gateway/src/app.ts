@@ -1,0 +1,64 @@
+import express, { type Express, type RequestHandler } from "express";
+import swaggerUi from "swagger-ui-express";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { Passport } from "./auth/passport.js";
+import { MeridianError, type HealthReport } from "@meridian/contracts";
+import type { Logger } from "@meridian/service-kit";
+import type { GatewayConfig } from "./config.js";
+import { errorHandler } from "./errors.js";
+import type { RateLimitClass } from "./middleware/rate-limit.js";
+import { requestContext } from "./middleware/request-context.js";
+import { corsPolicy, securityHeaders } from "./middleware/security.js";
+import { buildOpenApiDocument } from "./openapi/document.js";
+import { routes } from "./routes/route-table.js";
+import { buildRouter } from "./routes/router.js";
+import { systemRouteDocs, systemRouter } from "./routes/system.js";
+
+export interface AppDeps {
+  config: Readonly<GatewayConfig>;
+  logger: Logger;
+  nc: NatsConnection;
+  passport: Passport;
+  limiters: Record<RateLimitClass, RequestHandler>;
+  readiness: () => Promise<HealthReport>;
+  version: string;
+}
+
+/**
+ * The middleware order, outermost first:
+ *  1. security headers (helmet: CSP, frame DENY, nosniff, referrer policy, HSTS in production; Permissions-Policy)
+ *  2. CORS (answers preflights for configured origins)
+ *  3. request context: correlation id, X-Process-Time, access log (warning over SLOW_REQUEST_MS)
+ *  4. JSON body parser with a size limit
+ *  5. system routes and docs (/, /health, /health/ready, /api/openapi.json, /api/docs)
+ *  6. per API route: rate limit → authenticate → authorize → validate → forward over NATS
+ *  7. 404 for anything else, then the one error handler that writes the error envelope
+ */
+export function createApp(deps: AppDeps): Express {
+  const { config, logger } = deps;
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("trust proxy", config.TRUST_PROXY);
+
+  app.use(...securityHeaders(config));
+  app.use(corsPolicy(config));
+  app.use(requestContext(logger, config.SLOW_REQUEST_MS));
+  app.use(express.json({ limit: config.JSON_BODY_LIMIT }));
+
+  const document = buildOpenApiDocument({
+    version: deps.version,
+    serverUrl: config.PUBLIC_URL ?? "/",
+    routes,
+    local: systemRouteDocs,
+  });
+  app.use(systemRouter({ name: "meridian-gateway", version: deps.version, readiness: deps.readiness }));
+  app.get("/api/openapi.json", (_req, res) => {
+    res.json(document);
+  });
+  app.use("/api/docs", swaggerUi.serve, swaggerUi.setup(document, { customSiteTitle: "Meridian API" }));
+  app.use(buildRouter(routes, { nc: deps.nc, passport: deps.passport, limiters: deps.limiters, timeoutMs: config.NATS_REQUEST_TIMEOUT_MS }));
+
+  app.use((req, _res, next) => next(new MeridianError("NOT_FOUND", `No route for ${req.method} ${req.path}`)));
+  app.use(errorHandler(logger));
+  return app;
+}

@@ -1,0 +1,57 @@
+import Joi from "joi";
+import { DownstreamHealthSubjects } from "@meridian/contracts";
+import { commonConfig, JoiEnv, loadConfig } from "@meridian/service-kit";
+
+export interface GatewayConfig {
+  NODE_ENV: "development" | "test" | "production";
+  LOG_LEVEL: string;
+  NATS_URL: string;
+  NATS_REQUEST_TIMEOUT_MS: number;
+  SHUTDOWN_GRACE_MS: number;
+  HOST: string;
+  PORT: number;
+  PUBLIC_URL?: string;
+  TRUST_PROXY: number;
+  REDIS_URL: string;
+  CORS_ORIGINS: string[];
+  CSP_CONNECT_SRC: string[];
+  CSP_REPORT_URI?: string;
+  JSON_BODY_LIMIT: string;
+  SLOW_REQUEST_MS: number;
+  RATE_LIMIT_WINDOW_MS: number;
+  RATE_LIMIT_DEFAULT_MAX: number;
+  RATE_LIMIT_AUTH_MAX: number;
+  RATE_LIMIT_PREFIX: string;
+  JWT_ISSUER: string;
+  JWT_AUDIENCE: string;
+  API_KEY_CACHE_MS: number;
+  DOWNSTREAM_SERVICES: string[];
+}
+
+const schema = Joi.object<GatewayConfig>({
+  ...commonConfig,
+  HOST: Joi.string().default("0.0.0.0"),
+  PORT: Joi.number().port().default(3000),
+  PUBLIC_URL: Joi.string().uri({ scheme: ["http", "https"] }),
+  TRUST_PROXY: Joi.number().integer().min(0).max(10).default(0).description("Proxy hops to trust for the client IP"),
+  REDIS_URL: Joi.string().uri({ scheme: ["redis", "rediss"] }).default("redis://127.0.0.1:6379"),
+  CORS_ORIGINS: JoiEnv.csv().items(Joi.string().uri({ scheme: ["http", "https"] })).default(["http://localhost:5173"]),
+  CSP_CONNECT_SRC: JoiEnv.csv().items(Joi.string()).default([]),
+  CSP_REPORT_URI: Joi.string().uri(),
+  JSON_BODY_LIMIT: Joi.string().pattern(/^\d+(b|kb|mb)$/).default("100kb"),
+  SLOW_REQUEST_MS: Joi.number().integer().min(1).default(1000),
+  RATE_LIMIT_WINDOW_MS: Joi.number().integer().min(1000).default(60_000),
+  RATE_LIMIT_DEFAULT_MAX: Joi.number().integer().min(1).default(300),
+  RATE_LIMIT_AUTH_MAX: Joi.number().integer().min(1).default(20),
+  RATE_LIMIT_PREFIX: Joi.string().pattern(/^[A-Za-z0-9:_-]+$/).default("meridian:rl:"),
+  JWT_ISSUER: Joi.string().default("meridian-auth"),
+  JWT_AUDIENCE: Joi.string().default("meridian-api"),
+  API_KEY_CACHE_MS: Joi.number().integer().min(0).max(300_000).default(10_000),
+  DOWNSTREAM_SERVICES: JoiEnv.csv()
+    .items(Joi.string().valid(...Object.keys(DownstreamHealthSubjects)))
+    .default(Object.keys(DownstreamHealthSubjects)),
+});
+
+export function loadGatewayConfig(env: Record<string, string | undefined> = process.env): Readonly<GatewayConfig> {
+  return loadConfig("gateway", schema, env);
+}

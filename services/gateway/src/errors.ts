@@ -1,0 +1,50 @@
+import { STATUS_CODES } from "node:http";
+import type { NextFunction, Request, Response } from "express";
+import { MeridianError } from "@meridian/contracts";
+import { currentContext, type Logger } from "@meridian/service-kit";
+
+/** The one JSON error body every failure leaves the gateway with. */
+export interface ErrorEnvelope {
+  error: string;
+  code: string;
+  detail: unknown;
+  correlation_id: string;
+  retry_after?: number;
+}
+
+export function envelope(err: MeridianError, correlationId: string): ErrorEnvelope {
+  const listDetail = err.code === "VALIDATION_FAILED" || err.code === "WEAK_PASSWORD";
+  return {
+    error: STATUS_CODES[err.status] ?? "Error",
+    code: err.code,
+    detail: listDetail && err.details ? err.details : err.message,
+    correlation_id: correlationId,
+  };
+}
+
+/** Body-parser and other framework errors mapped to codes; anything unknown is an internal error. */
+function toMeridianError(err: unknown): MeridianError {
+  if (err instanceof MeridianError) return err;
+  const e = err as { type?: string; status?: number };
+  if (e?.type === "entity.too.large") return new MeridianError("PAYLOAD_TOO_LARGE", "Request body is too large");
+  if (e?.type === "entity.parse.failed") return new MeridianError("BAD_REQUEST", "Request body is not valid JSON");
+  if (e?.type === "charset.unsupported" || e?.type === "encoding.unsupported") {
+    return new MeridianError("UNSUPPORTED_MEDIA_TYPE", "Unsupported body encoding");
+  }
+  return new MeridianError("INTERNAL", "Internal error");
+}
+
+export function sendError(res: Response, err: MeridianError): void {
+  const correlationId = (res.locals.correlationId as string | undefined) ?? currentContext()?.correlationId ?? "";
+  res.status(err.status).json(envelope(err, correlationId));
+}
+
+/** Last middleware: everyday errors are answered with their code; unknown ones are logged and become 500. */
+export function errorHandler(logger: Logger) {
+  return (err: unknown, _req: Request, res: Response, next: NextFunction): void => {
+    if (res.headersSent) return next(err);
+    const mapped = toMeridianError(err);
+    if (mapped.code === "INTERNAL") logger.error("unhandled error", { error: err });
+    sendError(res, mapped);
+  };
+}

@@ -1,0 +1,41 @@
+import type { NextFunction, Request, Response } from "express";
+import type Joi from "joi";
+import { MeridianError, validate, type Problem } from "@meridian/contracts";
+
+export interface ValidatedInput {
+  params: Record<string, unknown>;
+  query: Record<string, unknown>;
+  body: Record<string, unknown>;
+}
+
+/**
+ * Checks params, query and body against the route's schemas and keeps the converted values in
+ * res.locals.input; every problem is reported at once. A route without a body schema takes no body.
+ */
+export function validateInput(schemas: { params?: Joi.ObjectSchema; query?: Joi.ObjectSchema; body?: Joi.ObjectSchema }) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const hasBody = Number(req.get("content-length") ?? 0) > 0 || req.get("transfer-encoding") !== undefined;
+    if (hasBody && !req.is("application/json")) {
+      return next(new MeridianError("UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json"));
+    }
+    const problems: Problem[] = [];
+    const part = (where: keyof ValidatedInput, schema: Joi.ObjectSchema | undefined, value: unknown) => {
+      if (!schema) {
+        const given = value && typeof value === "object" ? Object.keys(value) : [];
+        for (const key of where === "params" ? [] : given) problems.push({ path: `${where}.${key}`, message: `'${key}' is not allowed` });
+        return {};
+      }
+      const result = validate(schema, value ?? {});
+      for (const p of result.problems ?? []) problems.push({ path: `${where}.${p.path}`, message: p.message });
+      return result.value as Record<string, unknown>;
+    };
+    const input: ValidatedInput = {
+      params: part("params", schemas.params, req.params),
+      query: part("query", schemas.query, req.query),
+      body: part("body", schemas.body, req.body),
+    };
+    if (problems.length) return next(new MeridianError("VALIDATION_FAILED", "Request validation failed", problems));
+    res.locals.input = input;
+    next();
+  };
+}

@@ -1,0 +1,91 @@
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createClient, type RedisClientType } from "redis";
+import type Transport from "winston-transport";
+import { DownstreamHealthSubjects, ServiceNames, type HealthReport } from "@meridian/contracts";
+import { connectNats, createLogger, requestJson, RevokedSessions, runChecks, type Logger } from "@meridian/service-kit";
+import { createApp } from "./app.js";
+import { ApiKeyVerifier } from "./auth/api-key-verifier.js";
+import { createPassport } from "./auth/passport.js";
+import { SigningKeyCache } from "./auth/signing-keys.js";
+import type { GatewayConfig } from "./config.js";
+import { rateLimiters } from "./middleware/rate-limit.js";
+
+export const VERSION = "0.1.0";
+
+export interface StartOptions {
+  logTransports?: Transport[];
+  silentLogs?: boolean;
+}
+
+export interface RunningGateway {
+  url: string;
+  port: number;
+  logger: Logger;
+  graceMs: number;
+  stop(): Promise<void>;
+}
+
+/** Composition root: connect NATS and Redis, build the app, listen; stop() closes in reverse order. */
+export async function start(config: Readonly<GatewayConfig>, options: StartOptions = {}): Promise<RunningGateway> {
+  const logger = createLogger({
+    service: ServiceNames.gateway,
+    level: config.LOG_LEVEL,
+    ...(options.logTransports ? { transports: options.logTransports } : {}),
+    ...(options.silentLogs ? { silent: true } : {}),
+  });
+  const nc = await connectNats({ url: config.NATS_URL, name: ServiceNames.gateway, logger });
+  const redis: RedisClientType = createClient({ url: config.REDIS_URL, socket: { reconnectStrategy: (n) => Math.min(n * 200, 5000) } });
+  redis.on("error", (err: Error) => logger.warn("redis error", { error: err.message }));
+  await redis.connect();
+
+  const passport = createPassport({
+    keys: new SigningKeyCache(nc, config.NATS_REQUEST_TIMEOUT_MS),
+    revokedSessions: await RevokedSessions.open(nc),
+    apiKeys: new ApiKeyVerifier(nc, config.NATS_REQUEST_TIMEOUT_MS, config.API_KEY_CACHE_MS),
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+  });
+
+  const startedAt = Date.now();
+  const readiness = (): Promise<HealthReport> => {
+    const checks: Record<string, () => Promise<void>> = {
+      nats: async () => void (await nc.flush()),
+      redis: async () => void (await redis.ping()),
+    };
+    for (const name of config.DOWNSTREAM_SERVICES) {
+      const subject = DownstreamHealthSubjects[name as keyof typeof DownstreamHealthSubjects];
+      checks[`service:${name}`] = async () => {
+        const report = await requestJson<HealthReport>(nc, subject, {}, { timeoutMs: 1000 });
+        if (report.status !== "ok") throw new Error(`reports ${report.status}`);
+      };
+    }
+    return runChecks(ServiceNames.gateway, VERSION, startedAt, checks);
+  };
+
+  const app = createApp({ config, logger, nc, passport, limiters: rateLimiters(config, redis, logger), readiness, version: VERSION });
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(config.PORT, config.HOST, () => resolve(s));
+    s.once("error", reject);
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${config.HOST === "0.0.0.0" ? "localhost" : config.HOST}:${port}`;
+  logger.info("gateway listening", { url, version: VERSION });
+
+  return {
+    url,
+    port,
+    logger,
+    graceMs: config.SHUTDOWN_GRACE_MS,
+    stop: async () => {
+      // Stop accepting, let in-flight requests finish (forwarding needs NATS), then close the rest.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const grace = setTimeout(() => server.closeAllConnections(), config.SHUTDOWN_GRACE_MS);
+      await closed;
+      clearTimeout(grace);
+      await nc.drain();
+      await redis.quit().catch(() => undefined);
+    },
+  };
+}
