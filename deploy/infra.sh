@@ -50,6 +50,13 @@ ensure_postgres() {
     [ -n "$(pg_bindir)" ] || apt_install postgresql
     if command -v pg_ctlcluster >/dev/null && [ -n "$(ls /etc/postgresql 2>/dev/null)" ]; then
       local version; version=$(ls /etc/postgresql | sort -V | tail -1)
+      local hba="/etc/postgresql/$version/main/pg_hba.conf"
+      # A fresh Debian cluster asks for passwords on TCP; a local dev/CI cluster trusts loopback, like ours.
+      if [ -w "$hba" ] && ! grep -q '^# meridian: trust loopback' "$hba"; then
+        log "postgres: trusting loopback connections in $hba"
+        printf '# meridian: trust loopback\nhost all all 127.0.0.1/32 trust\nhost all all ::1/128 trust\n' | cat - "$hba" >"$hba.new"
+        mv "$hba.new" "$hba" && chown postgres "$hba" 2>/dev/null || true
+      fi
       log "postgres: starting cluster $version/main"
       pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
     fi
