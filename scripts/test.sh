@@ -14,7 +14,7 @@ NATS_DIR=$(mktemp -d)
 NATS_PORT=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
 "$NATS_BIN" -a 127.0.0.1 -p "$NATS_PORT" -js -sd "$NATS_DIR" >"$NATS_DIR/nats.log" 2>&1 &
 NATS_PID=$!
-trap 'kill $NATS_PID 2>/dev/null; wait $NATS_PID 2>/dev/null; rm -rf "$NATS_DIR"' EXIT
+trap 'kill $NATS_PID 2>/dev/null || true; wait $NATS_PID 2>/dev/null || true; rm -rf "$NATS_DIR"' EXIT
 for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$NATS_PORT") 2>/dev/null && break; sleep 0.1; done
 
 export NATS_URL="nats://127.0.0.1:$NATS_PORT"

@@ -18,7 +18,8 @@ describe("e2e: OpenAPI document", function () {
   });
 
   it("when the document is read, then every route the gateway serves is in it, with its responses", async () => {
-    const res = await http<{ paths: Record<string, Record<string, { summary?: string; description?: string; responses: Record<string, unknown> }>> }>(stack.gatewayUrl, "GET", "/api/openapi.json");
+    type Operation = { summary?: string; description?: string; tags?: string[]; parameters?: Array<{ in: string; name: string }>; responses: Record<string, unknown> };
+    const res = await http<{ paths: Record<string, Record<string, Operation>>; tags: Array<{ name: string }> }>(stack.gatewayUrl, "GET", "/api/openapi.json");
     const served = [
       "post /api/v1/auth/register",
       "post /api/v1/auth/login",
@@ -28,19 +29,39 @@ describe("e2e: OpenAPI document", function () {
       "post /api/v1/auth/api-keys",
       "get /api/v1/auth/api-keys",
       "delete /api/v1/auth/api-keys/{id}",
+      "get /api/v1/agents",
+      "post /api/v1/agents",
+      "get /api/v1/agents/{name}",
+      "patch /api/v1/agents/{name}",
+      "delete /api/v1/agents/{name}",
       "get /",
       "get /health",
       "get /health/ready",
       "get /api/openapi.json",
       "get /api/docs",
+      "post /api/v1/tasks",
+      "get /api/v1/tasks",
+      "get /api/v1/tasks/{id}",
+      "post /api/v1/tasks/{id}/cancel",
+      "get /api/v1/tasks/{id}/logs",
+      "post /api/v1/tasks/{id}/requeue",
+      "post /api/v1/agents/{agent}/execute",
     ];
     const documented = Object.entries(res.body.paths).flatMap(([path, ops]) => Object.keys(ops).filter((m) => METHODS.includes(m)).map((m) => `${m} ${path}`));
     expect(documented).to.have.members(served);
+    expect(res.body.tags.map((t) => t.name)).to.include("agents");
     const register = res.body.paths["/api/v1/auth/register"]!.post!;
     expect(register.summary).to.be.a("string");
     expect(Object.keys(register.responses)).to.include.members(["201", "409", "422", "429", "500", "503", "504"]);
     const me = res.body.paths["/api/v1/auth/me"]!.get!;
     expect(Object.keys(me.responses)).to.include.members(["200", "401", "403"]);
+    const patchAgent = res.body.paths["/api/v1/agents/{name}"]!.patch!;
+    expect(patchAgent.tags).to.deep.equal(["agents"]);
+    expect(Object.keys(patchAgent.responses)).to.include.members(["200", "401", "403", "404", "422"]);
+    expect(patchAgent.parameters?.map((p) => `${p.in} ${p.name}`)).to.deep.equal(["path name"]);
+    const listAgents = res.body.paths["/api/v1/agents"]!.get!;
+    expect(listAgents.parameters?.map((p) => p.name)).to.have.members(["runtime", "owner", "enabled", "q", "limit", "offset"]);
+    expect(Object.keys(res.body.paths["/api/v1/agents"]!.post!.responses)).to.include.members(["201", "409", "422"]);
   });
 
   it("when a documented route is called with its documented example, then the gateway knows the route", async () => {

@@ -4,7 +4,12 @@ import { runScript, ServiceProcess } from "./process.js";
 
 export interface StackOptions {
   auth?: boolean;
+  /** Also start the agent-registry (migrated first) and have the gateway's readiness ask it. */
+  agentRegistry?: boolean;
   gatewayEnv?: Record<string, string>;
+  /** Start this many executor processes (needs agentRegistry); see startExecutor for more. */
+  executors?: number;
+  executorEnv?: Record<string, string>;
 }
 
 export function signingKey(): { pem: string; kid: string } {
@@ -12,42 +17,85 @@ export function signingKey(): { pem: string; kid: string } {
   return { pem, kid: uniqueName("kid") };
 }
 
-export const baseEnv = (): Record<string, string> => ({
+export const baseEnv = (natsUrl = testInfra.natsUrl): Record<string, string> => ({
   NODE_ENV: "test",
   LOG_LEVEL: "info",
-  NATS_URL: testInfra.natsUrl,
+  NATS_URL: natsUrl,
   REDIS_URL: testInfra.redisUrl,
   DATABASE_URL: testInfra.databaseUrl,
 });
 
-/** A gateway (and, unless told otherwise, an auth service) as separate processes on the test servers. */
+/**
+ * A gateway (and, unless told otherwise, an auth service; on request an agent-registry) as separate
+ * processes on the test servers.
+ */
 export class Stack {
   auth?: ServiceProcess;
+  agentRegistry?: ServiceProcess;
   gateway!: ServiceProcess;
   gatewayUrl!: string;
   readonly key = signingKey();
   readonly rateLimitPrefix = `${uniqueName("rl")}:`;
   private readonly gateways: ServiceProcess[] = [];
+  private downstream = ["auth"];
+  readonly executors: ServiceProcess[] = [];
+  private executorEnv: Record<string, string> = {};
+
+  /** `natsUrl`: run the whole stack on another NATS server (tests that restart it start their own). */
+  constructor(private readonly natsUrl = testInfra.natsUrl) {}
+
+  private env(): Record<string, string> {
+    return baseEnv(this.natsUrl);
+  }
 
   async start(options: StackOptions = {}): Promise<this> {
     if (options.auth !== false) {
-      const env = { ...baseEnv(), JWT_PRIVATE_KEY: this.key.pem, JWT_KEY_ID: this.key.kid, ARGON2_MEMORY_KIB: "4096", ARGON2_TIME_COST: "1" };
+      const env = { ...this.env(), JWT_PRIVATE_KEY: this.key.pem, JWT_KEY_ID: this.key.kid, ARGON2_MEMORY_KIB: "4096", ARGON2_TIME_COST: "1" };
       await runScript("services/auth/dist/src/migrate.js", env);
       this.auth = await new ServiceProcess("auth", "services/auth/dist/src/main.js", env).start("auth service started");
+    }
+    if (options.agentRegistry) {
+      await runScript("services/agent-registry/dist/src/migrate.js", this.env());
+      // Kept before it is ready, so stop() ends it even when the start times out.
+      this.agentRegistry = new ServiceProcess("agent-registry", "services/agent-registry/dist/src/main.js", this.env());
+      await this.agentRegistry.start("agent-registry service started");
+      this.downstream = ["auth", "agent-registry"];
+    }
+    if (options.executors) {
+      this.executorEnv = options.executorEnv ?? {};
+      await runScript("services/executor/dist/src/migrate.js", this.env());
+      for (let i = 0; i < options.executors; i++) await this.startExecutor();
+      this.downstream.push("executor");
     }
     this.gateway = await this.startGateway(options.gatewayEnv ?? {});
     this.gatewayUrl = `http://127.0.0.1:${(this.gateway as ServiceProcess & { port: number }).port}`;
     return this;
   }
 
+  /** One more executor replica (a separate process with its own EXECUTOR_ID). */
+  async startExecutor(env: Record<string, string> = {}): Promise<ServiceProcess> {
+    const executor = new ServiceProcess("executor", "services/executor/dist/src/main.js", {
+      ...this.env(),
+      EXECUTOR_ID: uniqueName("exec"),
+      ACK_WAIT_MS: "3000",
+      RECONCILE_INTERVAL_MS: "300",
+      SHUTDOWN_GRACE_MS: "3000",
+      ...this.executorEnv,
+      ...env,
+    });
+    this.executors.push(executor);
+    await executor.start("executor service started");
+    return executor;
+  }
+
   /** Another gateway sharing this stack's NATS, Redis and rate-limit prefix (a second replica). */
   async startGateway(env: Record<string, string> = {}): Promise<ServiceProcess & { port: number; url: string }> {
     const port = await freePort();
     const gateway = new ServiceProcess("gateway", "services/gateway/dist/src/main.js", {
-      ...baseEnv(),
+      ...this.env(),
       HOST: "127.0.0.1",
       PORT: String(port),
-      DOWNSTREAM_SERVICES: "auth",
+      DOWNSTREAM_SERVICES: this.downstream.join(","),
       RATE_LIMIT_PREFIX: this.rateLimitPrefix,
       RATE_LIMIT_AUTH_MAX: "1000",
       RATE_LIMIT_DEFAULT_MAX: "1000",
@@ -62,6 +110,7 @@ export class Stack {
 
   async stop(): Promise<void> {
     await Promise.all(this.gateways.map((g) => g.stop()));
-    await this.auth?.stop();
+    await Promise.all(this.executors.map((e) => e.stop()));
+    await Promise.all([this.auth?.stop(), this.agentRegistry?.stop()]);
   }
 }

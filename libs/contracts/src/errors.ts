@@ -13,6 +13,8 @@ export const ErrorCodes = {
   FORBIDDEN: { status: 403, retryable: false },
   NOT_FOUND: { status: 404, retryable: false },
   CONFLICT: { status: 409, retryable: false },
+  IDEMPOTENCY_KEY_REUSED: { status: 422, retryable: false },
+  AGENT_DISABLED: { status: 409, retryable: false },
   USERNAME_TAKEN: { status: 409, retryable: false },
   EMAIL_TAKEN: { status: 409, retryable: false },
   PAYLOAD_TOO_LARGE: { status: 413, retryable: false },

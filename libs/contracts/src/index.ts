@@ -6,3 +6,4 @@ export * from "./health.js";
 export * from "./schemas/common.js";
 export * from "./schemas/auth.js";
 export * from "./schemas/agents.js";
+export * from "./schemas/tasks.js";

@@ -26,6 +26,19 @@ export const Subjects = {
     delete: "meridian.agents.delete",
     health: "meridian.agents.health",
   },
+  tasks: {
+    submit: "meridian.tasks.submit",
+    get: "meridian.tasks.get",
+    list: "meridian.tasks.list",
+    cancel: "meridian.tasks.cancel",
+    logs: "meridian.tasks.logs",
+    requeue: "meridian.tasks.requeue",
+  },
+  executor: {
+    health: "meridian.executor.health",
+    /** Broadcast (no queue group): every executor aborts the task if it is running it. */
+    cancelRunning: "meridian.executor.cancel-running",
+  },
 } as const;
 
 type Leaves<T> = T extends string ? T : { [K in keyof T]: Leaves<T[K]> }[keyof T];
@@ -36,6 +49,7 @@ export const ServiceNames = {
   gateway: "gateway",
   auth: "auth",
   agentRegistry: "agent-registry",
+  executor: "executor",
 } as const;
 export type ServiceName = (typeof ServiceNames)[keyof typeof ServiceNames];
 
@@ -43,6 +57,7 @@ export type ServiceName = (typeof ServiceNames)[keyof typeof ServiceNames];
 export const DownstreamHealthSubjects: Record<Exclude<ServiceName, "gateway">, Subject> = {
   auth: Subjects.auth.health,
   "agent-registry": Subjects.agents.health,
+  executor: Subjects.executor.health,
 };
 
 /** JetStream KV buckets shared between services. */
@@ -62,7 +77,26 @@ export const SUBJECT_TOKEN_PATTERN = /^[a-z0-9][a-z0-9-]{0,63}$/;
 export const Streams = {
   /** Every change to the agent registry; written by agent-registry only. */
   agentEvents: { name: "MERIDIAN_AGENT_EVENTS", subjects: ["meridian.events.agents.>"] },
+  /** The task queue: a work-queue stream, one subject (and one durable consumer) per agent. */
+  tasks: { name: "MERIDIAN_TASKS", subjects: ["meridian.queue.tasks.>"] },
+  /** Every state change, progress report and log line of every task; written by executors only. */
+  taskEvents: { name: "MERIDIAN_TASK_EVENTS", subjects: ["meridian.events.task.>"] },
 } as const;
+
+/** `meridian.queue.tasks.<agent>`: the queue subject of one agent's tasks. */
+export function taskQueueSubject(agent: string): string {
+  return `meridian.queue.tasks.${agent}`;
+}
+
+/** Durable consumer of one agent's queue, shared by every executor replica. */
+export function taskConsumerName(agent: string): string {
+  return `executor-${agent}`;
+}
+
+/** `meridian.events.task.<owner id>.<task id>`: scoped so a user's or a task's events can be followed alone. */
+export function taskEventSubject(ownerId: string, taskId: string): string {
+  return `meridian.events.task.${ownerId}.${taskId}`;
+}
 
 /** `meridian.events.agents.<name>`: one subject per agent, so a consumer can follow a single agent. */
 export function agentEventSubject(name: string): string {

@@ -8,3 +8,4 @@ export * from "./db.js";
 export * from "./health.js";
 export * from "./lifecycle.js";
 export * from "./revocations.js";
+export * from "./jetstream.js";

@@ -1,6 +1,6 @@
 import { expect } from "chai";
-import { MeridianError, scopesForRoles, type Principal, type Role } from "@meridian/contracts";
-import { canModify, canSee, hasScope, isAdmin, requireModify, requireScope, visibleToOwner } from "../src/domain/access.js";
+import { MeridianError, REDACTED, scopesForRoles, type AgentView, type Principal, type Role } from "@meridian/contracts";
+import { canModify, canSee, hasScope, isAdmin, redactFor, requireModify, requireScope, visibleToOwner } from "../src/domain/access.js";
 import { changesFrom } from "../src/domain/agents.js";
 
 const OWNER = "0b5e8f7a-8c1d-4a55-b0a4-6a2f1e0c9d11";
@@ -80,6 +80,49 @@ describe("agent access rules", () => {
   it("when listing, then admins are not limited and others see enabled agents plus their own", () => {
     expect(visibleToOwner(user("admin"))).to.equal(undefined);
     expect(visibleToOwner(user("user", OTHER))).to.equal(OTHER);
+  });
+});
+
+describe("agent views for other callers", () => {
+  const view = (config: AgentView["config"], runtime: AgentView["runtime"] = "http"): AgentView => ({
+    name: "a",
+    description: null,
+    runtime,
+    config,
+    timeout_ms: 1000,
+    max_attempts: 1,
+    backoff_ms: [0],
+    concurrency: 1,
+    enabled: true,
+    owner_id: OWNER,
+    owner_username: "owner",
+    created_at: "2026-11-23T10:00:00.000Z",
+    updated_at: "2026-11-23T10:00:00.000Z",
+    version: 1,
+  });
+  const secret = { url: "https://example.com/run", headers: { Authorization: "Bearer s3cret", "X-Team": "a" } };
+
+  it("when someone else reads an http agent, then every header value is redacted and the keys kept", () => {
+    const shown = redactFor(user("user", OTHER), view(secret));
+    expect(shown.config).to.deep.equal({ url: "https://example.com/run", headers: { Authorization: REDACTED, "X-Team": REDACTED } });
+    expect(secret.headers.Authorization).to.equal("Bearer s3cret");
+  });
+
+  it("when the owner, its API key or an admin reads, then the headers are shown", () => {
+    for (const reader of [user("user"), key("user", ["agents:read"]), user("admin", OTHER), key("admin", ["agents:read", "admin"], OTHER)]) {
+      expect(redactFor(reader, view(secret)).config).to.deep.equal(secret);
+    }
+  });
+
+  it("when an admin reads through a key without the admin scope, then the headers are redacted", () => {
+    expect(redactFor(key("admin", ["agents:read"], OTHER), view(secret)).config).to.deep.include({ headers: { Authorization: REDACTED, "X-Team": REDACTED } });
+  });
+
+  it("when the agent has no headers or another runtime, then the view is unchanged", () => {
+    const noHeaders = view({ url: "https://example.com/run" });
+    expect(redactFor(user("user", OTHER), noHeaders)).to.equal(noHeaders);
+    const sleep = view({ ms: 5 }, "sleep");
+    expect(redactFor(user("user", OTHER), sleep)).to.equal(sleep);
   });
 });
 

@@ -5,6 +5,7 @@ import {
   agentEventSubject,
   Headers,
   MeridianError,
+  REDACTED,
   Streams,
   Subjects,
   type AgentEvent,
@@ -192,6 +193,29 @@ describe("agent-registry service over NATS", function () {
       await create(owner, { name, runtime: "echo" });
       expect((await refused(get(apiKeyPrincipal(owner, ["tasks:read"]), name))).code).to.equal("FORBIDDEN");
       expect((await refused(list(apiKeyPrincipal(owner, ["tasks:read"]), {}))).code).to.equal("FORBIDDEN");
+    });
+
+    it("when someone else reads an http agent, then its header values are redacted; the owner, admins and the event keep them", async () => {
+      const owner = principalFor("user");
+      const name = agentName();
+      const config = { url: "https://agents.example.com/run", headers: { Authorization: "Bearer s3cret-token", "X-Team": "forecast" } };
+      const created = await create(owner, { name, runtime: "http", config });
+      expect(created.config).to.deep.equal(config);
+      expect((await get(owner, name)).config).to.deep.equal(config);
+      expect((await get(apiKeyPrincipal(owner, ["agents:read"]), name)).config).to.deep.equal(config);
+      expect((await get(admin, name)).config).to.deep.equal(config);
+
+      const redacted = { url: config.url, headers: { Authorization: REDACTED, "X-Team": REDACTED } };
+      const other = principalFor("user");
+      expect(await get(other, name)).to.deep.equal({ ...created, config: redacted });
+      const listed = await list(other, { owner: owner.sub });
+      expect(listed.items.map((a) => a.config)).to.deep.equal([redacted]);
+      expect((await get(apiKeyPrincipal(admin, ["agents:read"]), name)).config).to.deep.equal(redacted);
+
+      expect((await lastEvent(name)).event.agent.config).to.deep.equal(config);
+      const changed = await update(owner, { name, concurrency: 2 });
+      expect(changed.config).to.deep.equal(config);
+      expect((await get(other, name)).config).to.deep.equal(redacted);
     });
   });
 

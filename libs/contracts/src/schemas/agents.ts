@@ -39,12 +39,14 @@ const agentName = Joi.string().trim().pattern(AGENT_NAME_PATTERN).messages({
 });
 const runtime = Joi.string().valid(...AgentRuntimes);
 /** Validated against the runtime sent alongside; http needs a url, the others default to `{}`. */
-const configForRuntime = Joi.any().when("runtime", {
-  switch: AgentRuntimes.map((r) => ({
-    is: r,
-    then: r === "http" ? AgentConfigSchemas[r].required() : AgentConfigSchemas[r].default({}),
-  })),
-});
+const configForRuntime = Joi.any()
+  .when("runtime", {
+    switch: AgentRuntimes.map((r) => ({
+      is: r,
+      then: r === "http" ? AgentConfigSchemas[r].required() : AgentConfigSchemas[r].default({}),
+    })),
+  })
+  .description("Settings of the runtime: echo `{}`, sleep `{ ms? }`, http `{ url, headers? }`, sdk `{}`");
 const description = Joi.string().trim().max(500).allow("", null);
 const timeoutMs = Joi.number().integer().min(1000).max(3_600_000);
 const maxAttempts = Joi.number().integer().min(1).max(20);
@@ -100,8 +102,7 @@ export interface UpdateAgentRequest {
   concurrency?: number;
   enabled?: boolean;
 }
-export const UpdateAgentRequestSchema = Joi.object<UpdateAgentRequest>({
-  name: agentName.required(),
+const updateFields = {
   runtime,
   config: configForRuntime,
   description,
@@ -110,11 +111,20 @@ export const UpdateAgentRequestSchema = Joi.object<UpdateAgentRequest>({
   backoff_ms: backoffMs,
   concurrency,
   enabled: Joi.boolean(),
-})
+};
+export const UpdateAgentRequestSchema = Joi.object<UpdateAgentRequest>({ name: agentName.required(), ...updateFields })
   .with("config", "runtime")
   .or(...UPDATABLE)
   .messages({ "object.missing": "at least one of {#peers} must be given" })
   .example({ name: "weather-fetcher", concurrency: 16, enabled: false });
+
+/** The HTTP body of an update: the name travels in the path, the gateway merges it back in. */
+export type UpdateAgentBody = Omit<UpdateAgentRequest, "name">;
+export const UpdateAgentBodySchema = Joi.object<UpdateAgentBody>(updateFields)
+  .with("config", "runtime")
+  .or(...UPDATABLE)
+  .messages({ "object.missing": "at least one of {#peers} must be given" })
+  .example({ concurrency: 16, enabled: false });
 
 export interface ListAgentsRequest {
   runtime?: AgentRuntime;
@@ -139,6 +149,13 @@ export interface AgentNameRequest { name: string }
 export const AgentNameRequestSchema = Joi.object<AgentNameRequest>({ name: agentName.required() })
   .example({ name: "weather-fetcher" });
 
+/** What replaces each `config.headers` value of an http agent shown to anyone but its owner or an admin. */
+export const REDACTED = "[redacted]";
+
+/**
+ * An agent as the registry answers it. For callers other than the owner or an admin, the values of an
+ * http agent's `config.headers` (which may hold credentials) are {@link REDACTED}; events carry them in full.
+ */
 export interface AgentView {
   name: string;
   description: string | null;
@@ -160,7 +177,7 @@ export const AgentViewSchema = Joi.object<AgentView>({
   name: Joi.string().required(),
   description: Joi.string().allow("", null).required(),
   runtime: runtime.required(),
-  config: Joi.object().required(),
+  config: Joi.object().required().description("Runtime settings; http header values are redacted unless the caller owns the agent or is an admin"),
   timeout_ms: Joi.number().integer().required(),
   max_attempts: Joi.number().integer().required(),
   backoff_ms: Joi.array().items(Joi.number().integer()).required(),
@@ -197,3 +214,4 @@ export const AgentListSchema = Joi.object<AgentList>({
 });
 
 export interface AgentDeleted { deleted: true }
+export const AgentDeletedSchema = Joi.object<AgentDeleted>({ deleted: Joi.boolean().valid(true).required() }).example({ deleted: true });

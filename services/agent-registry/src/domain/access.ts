@@ -1,4 +1,4 @@
-import { MeridianError, scopesForRoles, type Principal, type Scope } from "@meridian/contracts";
+import { MeridianError, REDACTED, scopesForRoles, type AgentView, type HttpAgentConfig, type Principal, type Scope } from "@meridian/contracts";
 
 /** Who may do what with agents. Pure: a principal and an agent's owner and state in, a decision out. */
 
@@ -37,6 +37,15 @@ export function canModify(principal: Principal, agent: AgentAccessFacts): boolea
 export function requireModify(principal: Principal, agent: AgentAccessFacts | undefined, name: string): asserts agent is AgentAccessFacts {
   if (!agent || !canSee(principal, agent)) throw notFound(name);
   if (!canModify(principal, agent)) throw new MeridianError("FORBIDDEN", "Only the agent's owner or an admin may change it");
+}
+
+/** An http agent's header values may be credentials: only its owner and admins read them, others get the keys alone. */
+export function redactFor(principal: Principal, view: AgentView): AgentView {
+  if (view.runtime !== "http" || canModify(principal, view)) return view;
+  const config = view.config as HttpAgentConfig;
+  if (!config.headers) return view;
+  const headers = Object.fromEntries(Object.keys(config.headers).map((key) => [key, REDACTED]));
+  return { ...view, config: { ...config, headers } };
 }
 
 export function notFound(name: string): MeridianError {

@@ -11,7 +11,7 @@ import {
 } from "@meridian/contracts";
 import { deleteAgent, findAgent, insertAgent, listAgents, updateAgent, type AgentChanges, type AgentDb } from "../store/agent.store.js";
 import type { Agent } from "../store/tables.js";
-import { canSee, notFound, requireModify, requireScope, visibleToOwner } from "./access.js";
+import { canSee, notFound, redactFor, requireModify, requireScope, visibleToOwner } from "./access.js";
 import type { AgentRegistryDeps } from "./deps.js";
 
 export function toAgentView(agent: Agent): AgentView {
@@ -64,7 +64,7 @@ async function changeAndPublish(
 
 export async function createAgent(deps: AgentRegistryDeps, principal: Principal, req: ValidCreateAgentRequest): Promise<AgentView> {
   requireScope(principal, "agents:write");
-  return changeAndPublish(deps, "agent.created", async (trx) => {
+  const view = await changeAndPublish(deps, "agent.created", async (trx) => {
     const row = await insertAgent(trx, {
       name: req.name,
       description: req.description || null,
@@ -81,30 +81,32 @@ export async function createAgent(deps: AgentRegistryDeps, principal: Principal,
     if (!row) throw new MeridianError("CONFLICT", `An agent named '${req.name}' already exists`);
     return row;
   });
+  return redactFor(principal, view);
 }
 
 export async function getAgent(deps: AgentRegistryDeps, principal: Principal, name: string): Promise<AgentView> {
   requireScope(principal, "agents:read");
   const row = await findAgent(deps.db, name);
   if (!row || !canSee(principal, row)) throw notFound(name);
-  return toAgentView(row);
+  return redactFor(principal, toAgentView(row));
 }
 
 export async function listVisibleAgents(deps: AgentRegistryDeps, principal: Principal, req: ValidListAgentsRequest): Promise<AgentList> {
   requireScope(principal, "agents:read");
   const { limit, offset, ...filter } = req;
   const { rows, total } = await listAgents(deps.db, { ...filter, visibleToOwner: visibleToOwner(principal) }, { limit, offset });
-  return { items: rows.map(toAgentView), total, limit, offset };
+  return { items: rows.map((row) => redactFor(principal, toAgentView(row))), total, limit, offset };
 }
 
 export async function changeAgent(deps: AgentRegistryDeps, principal: Principal, req: UpdateAgentRequest): Promise<AgentView> {
   requireScope(principal, "agents:write");
-  return changeAndPublish(deps, "agent.updated", async (trx) => {
+  const view = await changeAndPublish(deps, "agent.updated", async (trx) => {
     requireModify(principal, await findAgent(trx, req.name, { forUpdate: true }), req.name);
     const row = await updateAgent(trx, req.name, changesFrom(req));
     if (!row) throw notFound(req.name);
     return row;
   });
+  return redactFor(principal, view);
 }
 
 export async function removeAgent(deps: AgentRegistryDeps, principal: Principal, name: string): Promise<AgentDeleted> {

@@ -1,15 +1,8 @@
-import {
-  JetStreamApiError,
-  StorageType,
-  type JetStreamClient,
-  type JetStreamManager,
-  type StreamConfig,
-} from "@nats-io/jetstream";
+import { StorageType, type JetStreamClient, type JetStreamManager, type StreamConfig } from "@nats-io/jetstream";
 import { headers as natsHeaders, nanos } from "@nats-io/transport-node";
 import { agentEventSubject, Headers, Streams, type AgentEvent, type AgentEventType, type AgentView } from "@meridian/contracts";
-import { currentContext, type Logger } from "@meridian/service-kit";
+import { currentContext, ensureStream, type Logger } from "@meridian/service-kit";
 
-const STREAM_NAME_IN_USE = 10058;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 export const agentEventsStreamConfig = {
@@ -21,17 +14,7 @@ export const agentEventsStreamConfig = {
 } satisfies Partial<StreamConfig> & { name: string };
 
 /** Create the stream, or bring an existing one to this config; safe for every replica at every start. */
-export async function ensureAgentEventsStream(jsm: JetStreamManager, logger: Logger): Promise<void> {
-  try {
-    await jsm.streams.add(agentEventsStreamConfig);
-    logger.info("stream ready", { stream: agentEventsStreamConfig.name });
-  } catch (err) {
-    if (!(err instanceof JetStreamApiError && err.code === STREAM_NAME_IN_USE)) throw err;
-    const { name, subjects, max_age, description } = agentEventsStreamConfig;
-    await jsm.streams.update(name, { subjects, max_age, description });
-    logger.info("stream updated", { stream: name });
-  }
-}
+export const ensureAgentEventsStream = (jsm: JetStreamManager, logger: Logger) => ensureStream(jsm, agentEventsStreamConfig, logger);
 
 export interface AgentEventPublisher {
   publish(type: AgentEventType, agent: AgentView): Promise<void>;

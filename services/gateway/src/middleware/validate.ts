@@ -6,13 +6,19 @@ export interface ValidatedInput {
   params: Record<string, unknown>;
   query: Record<string, unknown>;
   body: Record<string, unknown>;
+  headers: Record<string, unknown>;
 }
 
 /**
  * Checks params, query and body against the route's schemas and keeps the converted values in
  * res.locals.input; every problem is reported at once. A route without a body schema takes no body.
  */
-export function validateInput(schemas: { params?: Joi.ObjectSchema; query?: Joi.ObjectSchema; body?: Joi.ObjectSchema }) {
+export function validateInput(schemas: {
+  params?: Joi.ObjectSchema;
+  query?: Joi.ObjectSchema;
+  body?: Joi.ObjectSchema;
+  headers?: { map: Record<string, string>; schema: Joi.ObjectSchema };
+}) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const hasBody = Number(req.get("content-length") ?? 0) > 0 || req.get("transfer-encoding") !== undefined;
     if (hasBody && !req.is("application/json")) {
@@ -33,7 +39,18 @@ export function validateInput(schemas: { params?: Joi.ObjectSchema; query?: Joi.
       params: part("params", schemas.params, req.params),
       query: part("query", schemas.query, req.query),
       body: part("body", schemas.body, req.body),
+      headers: {},
     };
+    if (schemas.headers) {
+      const given: Record<string, unknown> = {};
+      for (const [header, field] of Object.entries(schemas.headers.map)) {
+        const value = req.get(header);
+        if (value !== undefined) given[field] = value;
+      }
+      const result = validate(schemas.headers.schema, given);
+      for (const p of result.problems ?? []) problems.push({ path: `headers.${p.path}`, message: p.message });
+      input.headers = result.value as Record<string, unknown>;
+    }
     if (problems.length) return next(new MeridianError("VALIDATION_FAILED", "Request validation failed", problems));
     res.locals.input = input;
     next();

@@ -39,6 +39,12 @@ function operation(route: RouteSpec): Record<string, unknown> {
   const parameters = [
     ...(route.params ? joiToParameters(route.params, "path") : []),
     ...(route.query ? joiToParameters(route.query, "query") : []),
+    ...(route.headers
+      ? joiToParameters(route.headers.schema, "header").map((p) => ({
+          ...p,
+          name: Object.entries(route.headers!.map).find(([, field]) => field === p.name)?.[0] ?? p.name,
+        }))
+      : []),
   ];
   const success: Record<string, unknown> = { description: route.success.description };
   if (route.success.schema) {
@@ -57,7 +63,11 @@ function operation(route: RouteSpec): Record<string, unknown> {
     ]
       .filter(Boolean)
       .join("\n\n"),
-    responses: { [String(route.success.status)]: success, ...errorResponses(route) },
+    responses: {
+      [String(route.success.status)]: success,
+      ...(route.alsoSuccess ? { [String(route.alsoSuccess.status)]: { ...success, description: route.alsoSuccess.description } } : {}),
+      ...errorResponses(route),
+    },
   };
   if (parameters.length) op.parameters = parameters;
   if (route.body) {
@@ -92,6 +102,8 @@ export function buildOpenApiDocument(opts: { version: string; serverUrl: string;
       tags: [
         { name: "auth", description: "Accounts, sessions and tokens" },
         { name: "api-keys", description: "Keys for scripts and agents" },
+        { name: "agents", description: "The agent registry: definitions, runtimes and limits" },
+        { name: "tasks", description: "Running agents: the task queue, results, logs, cancellation" },
         { name: "system", description: "Health and discovery" },
       ],
       components: {

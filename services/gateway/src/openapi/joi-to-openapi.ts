@@ -86,7 +86,7 @@ export function joiToOpenApi(schema: Joi.Schema): OpenApiSchema {
 }
 
 /** Query or path parameters from an object schema, one per key. */
-export function joiToParameters(schema: Joi.Schema, location: "query" | "path"): OpenApiSchema[] {
+export function joiToParameters(schema: Joi.Schema, location: "query" | "path" | "header"): OpenApiSchema[] {
   const d = schema.describe() as Description;
   return Object.entries(d.keys ?? {}).map(([name, child]) => ({
     name,

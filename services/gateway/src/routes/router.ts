@@ -13,14 +13,14 @@ function forward(route: RouteSpec, nc: NatsConnection, timeoutMs: number): Reque
   return async (_req, res) => {
     const input = res.locals.input as ValidatedInput;
     const principal = res.locals.principal as Principal | undefined;
-    const payload = { ...input.query, ...input.body, ...input.params };
+    const payload = { ...route.defaults, ...input.query, ...input.body, ...input.params, ...input.headers };
     const reply = await requestJson<unknown>(nc, route.subject, payload, {
-      timeoutMs,
+      timeoutMs: timeoutMs + (route.extraTimeoutMs?.(payload) ?? 0),
       correlationId: res.locals.correlationId as string,
       ...(principal ? { principal } : {}),
     });
     if (route.success.status === 204) res.status(204).end();
-    else res.status(route.success.status).json(reply);
+    else res.status(route.statusOf?.(reply) ?? route.success.status).json(reply);
   };
 }
 

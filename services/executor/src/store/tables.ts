@@ -1,0 +1,49 @@
+import type { ColumnType, Selectable } from "kysely";
+import type { TaskError, TaskStatus } from "@meridian/contracts";
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+type Json<T> = ColumnType<T, string | undefined | null, string | null>;
+
+export interface TasksTable {
+  id: string;
+  agent: string;
+  owner_id: string;
+  status: TaskStatus;
+  input: Json<unknown>;
+  result: Json<unknown>;
+  error: Json<TaskError | null>;
+  attempts: ColumnType<number, number | undefined, number>;
+  max_attempts: number;
+  timeout_ms: number;
+  backoff_ms: number[];
+  generation: ColumnType<number, number | undefined, number>;
+  published_attempt: ColumnType<number, number | undefined, number>;
+  not_before: NullableTimestamp;
+  lease_owner: string | null;
+  lease_expires_at: NullableTimestamp;
+  event_seq: ColumnType<number, number | undefined, number>;
+  correlation_id: string;
+  idempotency_key: string | null;
+  request_fingerprint: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  started_at: NullableTimestamp;
+  finished_at: NullableTimestamp;
+}
+
+export interface TaskLogsTable {
+  id: ColumnType<string, never, never>;
+  task_id: string;
+  attempt: number;
+  level: string;
+  message: string;
+  at: Timestamp;
+}
+
+export interface ExecutorDatabase {
+  tasks: TasksTable;
+  task_logs: TaskLogsTable;
+}
+
+export type Task = Selectable<TasksTable>;
