@@ -39,7 +39,8 @@ export interface LoggerOptions {
 /** The one logger factory: JSON lines with time, level, service and the current correlation id. */
 export function createLogger(options: LoggerOptions): Logger {
   const transports: Transport[] = [...(options.transports ?? [])];
-  if (!options.silent) transports.push(new winston.transports.Console());
+  // A silent console keeps winston from warning about a logger with nowhere to write.
+  transports.push(new winston.transports.Console({ silent: Boolean(options.silent) }));
   return winston.createLogger({
     level: options.level ?? "info",
     defaultMeta: { service: options.service },

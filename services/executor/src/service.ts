@@ -31,6 +31,10 @@ export interface StartOptions {
   silentLogs?: boolean;
   /** Extra or replacement runtimes (tests add recording agents here). */
   runtimes?: Partial<Record<string, Runtime>>;
+  /** Answer the task API subjects (default). An SDK agent process only runs tasks. */
+  serveApi?: boolean;
+  /** Run only these agents' tasks. */
+  onlyAgents?: string[];
 }
 
 export interface RunningExecutor {
@@ -79,17 +83,19 @@ export async function start(config: Readonly<ExecutorConfig>, options: StartOpti
     callback: (_err, msg) => deps.agents.forget(msg.subject.split(".").at(-1) ?? ""),
   });
 
-  const subscriptions = executorHandlers(deps).map((def) => serveEndpoint(nc, ServiceNames.executor, logger, def).subscription);
+  const subscriptions =
+    options.serveApi === false ? [] : executorHandlers(deps).map((def) => serveEndpoint(nc, ServiceNames.executor, logger, def).subscription);
   if (config.CONSUME) {
     runner = new TaskRunner(deps, { ...builtInRuntimes({ httpAllowList: [...config.HTTP_ALLOW_LIST] }), ...options.runtimes }, {
       executorId: config.EXECUTOR_ID,
       maxConcurrency: config.MAX_CONCURRENCY,
       reconcileIntervalMs: config.RECONCILE_INTERVAL_MS,
       graceMs: config.SHUTDOWN_GRACE_MS,
+      ...(options.onlyAgents ? { onlyAgents: options.onlyAgents } : {}),
     });
     await runner.start();
   }
-  subscriptions.push(
+  if (options.serveApi !== false) subscriptions.push(
     serveHealth(nc, {
       subject: Subjects.executor.health,
       service: ServiceNames.executor,

@@ -13,8 +13,9 @@ export interface TaskEventPublisher {
  * 1, 2, 3… with no gap; the message id `<task>:<seq>` makes a retried publish land once.
  */
 export function createTaskEventPublisher(deps: { db: ExecutorDb; js: JetStreamClient; logger: Logger; timeoutMs: number }): TaskEventPublisher {
-  return {
-    async emit(task, type, data = {}) {
+  // One chain per task: events of a task reach the stream in the order of their sequence numbers.
+  const chains = new Map<string, Promise<void>>();
+  const publish = async (task: Task, type: TaskEventType, data: Record<string, unknown>) => {
       try {
         const seq = await nextEventSeq(deps.db, task.id);
         const event: TaskEvent = {
@@ -41,6 +42,13 @@ export function createTaskEventPublisher(deps: { db: ExecutorDb; js: JetStreamCl
         // Events are history and notifications; the task's state in PostgreSQL is the truth.
         deps.logger.warn("task event not published", { task_id: task.id, type, error: (err as Error).message, correlation_id: task.correlation_id });
       }
+  };
+  return {
+    emit(task, type, data = {}) {
+      const next = (chains.get(task.id) ?? Promise.resolve()).then(() => publish(task, type, data));
+      chains.set(task.id, next);
+      void next.finally(() => chains.get(task.id) === next && chains.delete(task.id));
+      return next;
     },
   };
 }

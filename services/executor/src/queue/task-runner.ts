@@ -21,6 +21,23 @@ import { agentsWithConsumers, ensureAgentConsumer } from "./task-queue.js";
 
 type AbortReason = "cancelled" | "timeout" | "shutdown";
 
+const ABANDON_AFTER_ABORT_MS = 2000;
+
+/** A runtime that ignores its abort signal must not hold a slot forever: give it 2 s, then move on. */
+function settleOrAbandon<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    const onAbort = () => {
+      timer = setTimeout(() => reject(new Error(`runtime ignored abort (${String(signal.reason)})`)), ABANDON_AFTER_ABORT_MS);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(resolve, reject).finally(() => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
+    });
+  });
+}
+
 interface Running {
   controller: AbortController;
   done: Promise<void>;
@@ -31,6 +48,8 @@ export interface RunnerOptions {
   maxConcurrency: number;
   reconcileIntervalMs: number;
   graceMs: number;
+  /** Serve only these agents' queues (an SDK process runs its own agent and nothing else). */
+  onlyAgents?: string[];
 }
 
 /**
@@ -84,12 +103,12 @@ export class TaskRunner {
 
   /** Start pulling an agent's queue now (called after a local submit). */
   ensureAgent(name: string): void {
-    if (this.stopping || this.loops.has(name)) return;
+    if (this.stopping || this.loops.has(name) || !this.serves(name)) return;
     void this.startLoop(name);
   }
 
   private async reconcile(): Promise<void> {
-    for (const name of await agentsWithConsumers(this.deps.jsm)) {
+    for (const name of (await agentsWithConsumers(this.deps.jsm)).filter((n) => this.serves(n))) {
       if (this.loops.has(name)) await this.resize(name);
       else await this.startLoop(name);
     }
@@ -99,6 +118,10 @@ export class TaskRunner {
       await enqueue(this.deps, task);
     }
     this.lastLoopError = undefined;
+  }
+
+  private serves(agent: string): boolean {
+    return !this.options.onlyAgents || this.options.onlyAgents.includes(agent);
   }
 
   private async agentOrUndefined(name: string): Promise<AgentView | undefined> {
@@ -215,20 +238,23 @@ export class TaskRunner {
     }, Math.max(250, Math.floor(leaseMs / 3)));
 
     let outcome: { ok: true; result: unknown } | { ok: false; error: unknown };
+    const sideEvents: Promise<unknown>[] = [];
     try {
-      const result = await runtime({
+      const result = await settleOrAbandon(runtime({
         taskId: task.id,
         attempt: message.attempt,
         agent,
         input: claimed.input,
         signal: controller.signal,
         correlationId: task.correlation_id,
-        progress: (fraction, text) => void this.deps.events.emit(claimed, "progress", { fraction, ...(text ? { message: text } : {}) }),
+        progress: (fraction, text) => void sideEvents.push(this.deps.events.emit(claimed, "progress", { fraction, ...(text ? { message: text } : {}) })),
         log: (text, level = "info") =>
-          void store
-            .insertLog(this.deps.db, { task_id: task.id, attempt: message.attempt, level, message: text })
-            .then(() => this.deps.events.emit(claimed, "log", { level, message: text })),
-      });
+          void sideEvents.push(
+            store
+              .insertLog(this.deps.db, { task_id: task.id, attempt: message.attempt, level, message: text })
+              .then(() => this.deps.events.emit(claimed, "log", { level, message: text })),
+          ),
+      }), controller.signal);
       outcome = { ok: true, result };
     } catch (error) {
       outcome = { ok: false, error };
@@ -236,6 +262,8 @@ export class TaskRunner {
       clearTimeout(timeout);
       clearInterval(heartbeat);
     }
+    // Progress and log events go out before the outcome's event, so the terminal event is the last.
+    await Promise.allSettled(sideEvents);
     try {
       await this.settle(msg, claimed, fence, controller.signal, outcome);
     } finally {
