@@ -14,3 +14,10 @@ export const HttpHeaders = {
   processTime: "X-Process-Time",
   apiKey: "X-API-Key",
 } as const;
+
+/** Headers the http runtime sends to an agent's webhook, so the agent can make its side effects idempotent. */
+export const AgentRequestHeaders = {
+  taskId: "Meridian-Task-Id",
+  attempt: "Meridian-Attempt",
+  correlationId: "Meridian-Correlation-Id",
+} as const;

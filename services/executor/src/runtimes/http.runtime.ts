@@ -4,13 +4,10 @@ import type { LookupFunction } from "node:net";
 import type { HttpAgentConfig } from "@meridian/contracts";
 import { RuntimeError, type Runtime, type RunContext } from "./runtime.js";
 import { AllowList, assertAllowedUrl, guardedLookup, targetHost } from "./url-guard.js";
+import { AgentRequestHeaders } from "@meridian/contracts";
 
 /** Headers the executor adds to every call to an http agent. */
-export const AgentRequestHeaders = {
-  taskId: "Meridian-Task-Id",
-  attempt: "Meridian-Attempt",
-  correlationId: "Meridian-Correlation-Id",
-} as const;
+export { AgentRequestHeaders };
 
 export interface HttpRuntimeOptions {
   /** Hostnames, host:port or CIDRs that may be called although they are loopback, private or link-local. */
@@ -53,7 +50,7 @@ function connectionError(err: unknown): RuntimeError {
   if (err instanceof RuntimeError) return err;
   const code = (err as NodeJS.ErrnoException).code;
   // A certificate problem or a header node refuses to send will not fix itself on retry.
-  const permanent = code !== undefined && (/CERT|^ERR_TLS_|^ERR_SSL_/.test(code) || /^ERR_INVALID_(CHAR|HTTP_TOKEN)/.test(code));
+  const permanent = code !== undefined && (/CERT|^ERR_TLS_|^ERR_SSL_/.test(code) || /^ERR_(INVALID_CHAR|INVALID_HTTP_TOKEN|HTTP_INVALID_HEADER_VALUE)/.test(code));
   return new RuntimeError(`could not call the agent: ${code ?? (err as Error).message}`, !permanent, { code });
 }
 
