@@ -39,6 +39,7 @@ describe("e2e: OpenAPI document", function () {
       "get /health/ready",
       "get /api/openapi.json",
       "get /api/docs",
+      "get /api/events",
       "post /api/v1/tasks",
       "get /api/v1/tasks",
       "get /api/v1/tasks/{id}",

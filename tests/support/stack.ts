@@ -10,6 +10,8 @@ export interface StackOptions {
   /** Start this many executor processes (needs agentRegistry); see startExecutor for more. */
   executors?: number;
   executorEnv?: Record<string, string>;
+  /** Start this many realtime replicas; the gateway proxies /socket.io to the first. */
+  realtime?: number;
 }
 
 export function signingKey(): { pem: string; kid: string } {
@@ -39,6 +41,7 @@ export class Stack {
   private readonly gateways: ServiceProcess[] = [];
   private downstream = ["auth"];
   readonly executors: ServiceProcess[] = [];
+  readonly realtimes: Array<ServiceProcess & { url: string }> = [];
   private executorEnv: Record<string, string> = {};
 
   /** `natsUrl`: run the whole stack on another NATS server (tests that restart it start their own). */
@@ -67,9 +70,33 @@ export class Stack {
       for (let i = 0; i < options.executors; i++) await this.startExecutor();
       this.downstream.push("executor");
     }
-    this.gateway = await this.startGateway(options.gatewayEnv ?? {});
+    for (let i = 0; i < (options.realtime ?? 0); i++) await this.startRealtime();
+    if (options.realtime) this.downstream.push("realtime");
+    this.gateway = await this.startGateway({
+      ...(this.realtimes[0] ? { REALTIME_URL: this.realtimes[0].url } : {}),
+      ...options.gatewayEnv,
+    });
     this.gatewayUrl = `http://127.0.0.1:${(this.gateway as ServiceProcess & { port: number }).port}`;
     return this;
+  }
+
+  /** One more realtime replica (Socket.IO on a free port, sharing Redis through the adapter). */
+  async startRealtime(env: Record<string, string> = {}): Promise<ServiceProcess & { url: string }> {
+    const port = await freePort();
+    const realtime = Object.assign(
+      new ServiceProcess("realtime", "services/realtime/dist/src/main.js", {
+        ...this.env(),
+        HOST: "127.0.0.1",
+        PORT: String(port),
+        REPLICA_ID: uniqueName("rt"),
+        CORS_ORIGINS: "http://app.example.test",
+        ...env,
+      }),
+      { url: `http://127.0.0.1:${port}` },
+    );
+    this.realtimes.push(realtime);
+    await realtime.start("realtime listening");
+    return realtime;
   }
 
   /** One more executor replica (a separate process with its own EXECUTOR_ID). */
@@ -110,7 +137,7 @@ export class Stack {
 
   async stop(): Promise<void> {
     await Promise.all(this.gateways.map((g) => g.stop()));
-    await Promise.all(this.executors.map((e) => e.stop()));
+    await Promise.all([...this.executors, ...this.realtimes].map((e) => e.stop()));
     await Promise.all([this.auth?.stop(), this.agentRegistry?.stop()]);
   }
 }

@@ -7,3 +7,4 @@ export * from "./schemas/common.js";
 export * from "./schemas/auth.js";
 export * from "./schemas/agents.js";
 export * from "./schemas/tasks.js";
+export * from "./schemas/realtime.js";

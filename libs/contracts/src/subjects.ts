@@ -39,6 +39,9 @@ export const Subjects = {
     /** Broadcast (no queue group): every executor aborts the task if it is running it. */
     cancelRunning: "meridian.executor.cancel-running",
   },
+  realtime: {
+    health: "meridian.realtime.health",
+  },
 } as const;
 
 type Leaves<T> = T extends string ? T : { [K in keyof T]: Leaves<T[K]> }[keyof T];
@@ -50,6 +53,7 @@ export const ServiceNames = {
   auth: "auth",
   agentRegistry: "agent-registry",
   executor: "executor",
+  realtime: "realtime",
 } as const;
 export type ServiceName = (typeof ServiceNames)[keyof typeof ServiceNames];
 
@@ -58,6 +62,7 @@ export const DownstreamHealthSubjects: Record<Exclude<ServiceName, "gateway">, S
   auth: Subjects.auth.health,
   "agent-registry": Subjects.agents.health,
   executor: Subjects.executor.health,
+  realtime: Subjects.realtime.health,
 };
 
 /** JetStream KV buckets shared between services. */

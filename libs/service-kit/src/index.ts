@@ -9,3 +9,4 @@ export * from "./health.js";
 export * from "./lifecycle.js";
 export * from "./revocations.js";
 export * from "./jetstream.js";
+export * from "./signing-keys.js";

@@ -1,4 +1,4 @@
-import { Kvm, type KV } from "@nats-io/kv";
+import { KvWatchInclude, Kvm, type KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { Buckets, REVOKED_SESSIONS_TTL_MS } from "@meridian/contracts";
 
@@ -21,5 +21,14 @@ export class RevokedSessions {
   async isRevoked(sessionId: string): Promise<boolean> {
     const entry = await this.kv.get(`sid.${sessionId}`);
     return entry !== null && entry.operation === "PUT";
+  }
+
+  /** Calls back for every session revoked from now on (realtime disconnects its sockets). */
+  async watch(onRevoked: (sessionId: string) => void): Promise<{ stop(): void }> {
+    const iter = await this.kv.watch({ key: "sid.>", include: KvWatchInclude.UpdatesOnly });
+    void (async () => {
+      for await (const entry of iter) if (entry.operation === "PUT") onRevoked(entry.key.slice("sid.".length));
+    })().catch(() => undefined);
+    return { stop: () => iter.stop() };
   }
 }

@@ -1,4 +1,5 @@
 import express, { type Express, type RequestHandler } from "express";
+import { createProxyMiddleware, type RequestHandler as ProxyHandler } from "http-proxy-middleware";
 import swaggerUi from "swagger-ui-express";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Passport } from "./auth/passport.js";
@@ -12,7 +13,7 @@ import { corsPolicy, securityHeaders } from "./middleware/security.js";
 import { buildOpenApiDocument } from "./openapi/document.js";
 import { routes } from "./routes/route-table.js";
 import { buildRouter } from "./routes/router.js";
-import { systemRouteDocs, systemRouter } from "./routes/system.js";
+import { systemRouteDocs, systemRouter, taskEventCatalogue } from "./routes/system.js";
 
 export interface AppDeps {
   config: Readonly<GatewayConfig>;
@@ -29,12 +30,18 @@ export interface AppDeps {
  *  1. security headers (helmet: CSP, frame DENY, nosniff, referrer policy, HSTS in production; Permissions-Policy)
  *  2. CORS (answers preflights for configured origins)
  *  3. request context: correlation id, X-Process-Time, access log (warning over SLOW_REQUEST_MS)
- *  4. JSON body parser with a size limit
- *  5. system routes and docs (/, /health, /health/ready, /api/openapi.json, /api/docs)
- *  6. per API route: rate limit → authenticate → authorize → validate → forward over NATS
- *  7. 404 for anything else, then the one error handler that writes the error envelope
+ *  4. /socket.io passed through to the realtime service (before any body parsing)
+ *  5. JSON body parser with a size limit
+ *  6. system routes and docs (/, /health, /health/ready, /api/openapi.json, /api/docs, /api/events)
+ *  7. per API route: rate limit → authenticate → authorize → validate → forward over NATS
+ *  8. 404 for anything else, then the one error handler that writes the error envelope
  */
-export function createApp(deps: AppDeps): Express {
+/** `/socket.io` (polling and WebSocket) on the API's origin, passed through to the realtime service. */
+export function realtimeProxy(config: Readonly<GatewayConfig>): ProxyHandler {
+  return createProxyMiddleware({ target: config.REALTIME_URL, ws: true, pathFilter: "/socket.io", xfwd: true });
+}
+
+export function createApp(deps: AppDeps & { realtime: ProxyHandler }): Express {
   const { config, logger } = deps;
   const app = express();
   app.disable("x-powered-by");
@@ -43,6 +50,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(...securityHeaders(config));
   app.use(corsPolicy(config));
   app.use(requestContext(logger, config.SLOW_REQUEST_MS));
+  app.use(deps.realtime);
   app.use(express.json({ limit: config.JSON_BODY_LIMIT }));
 
   const document = buildOpenApiDocument({
@@ -54,6 +62,9 @@ export function createApp(deps: AppDeps): Express {
   app.use(systemRouter({ name: "meridian-gateway", version: deps.version, readiness: deps.readiness }));
   app.get("/api/openapi.json", (_req, res) => {
     res.json(document);
+  });
+  app.get("/api/events", (_req, res) => {
+    res.json(taskEventCatalogue());
   });
   app.use("/api/docs", swaggerUi.serve, swaggerUi.setup(document, { customSiteTitle: "Meridian API" }));
   app.use(buildRouter(routes, { nc: deps.nc, passport: deps.passport, limiters: deps.limiters, timeoutMs: config.NATS_REQUEST_TIMEOUT_MS }));

@@ -26,6 +26,7 @@ export interface GatewayConfig {
   JWT_AUDIENCE: string;
   API_KEY_CACHE_MS: number;
   DOWNSTREAM_SERVICES: string[];
+  REALTIME_URL: string;
 }
 
 const schema = Joi.object<GatewayConfig>({
@@ -47,6 +48,7 @@ const schema = Joi.object<GatewayConfig>({
   JWT_ISSUER: Joi.string().default("meridian-auth"),
   JWT_AUDIENCE: Joi.string().default("meridian-api"),
   API_KEY_CACHE_MS: Joi.number().integer().min(0).max(300_000).default(10_000),
+  REALTIME_URL: Joi.string().uri({ scheme: ["http", "https"] }).default("http://127.0.0.1:3001"),
   DOWNSTREAM_SERVICES: JoiEnv.csv()
     .items(Joi.string().valid(...Object.keys(DownstreamHealthSubjects)))
     .default(Object.keys(DownstreamHealthSubjects)),

@@ -3,11 +3,11 @@ import type { AddressInfo } from "node:net";
 import { createClient, type RedisClientType } from "redis";
 import type Transport from "winston-transport";
 import { DownstreamHealthSubjects, ServiceNames, type HealthReport } from "@meridian/contracts";
-import { connectNats, createLogger, requestJson, RevokedSessions, runChecks, type Logger } from "@meridian/service-kit";
-import { createApp } from "./app.js";
+import { connectNats, createLogger, requestJson, RevokedSessions, runChecks, SigningKeyCache, type Logger } from "@meridian/service-kit";
+import { createApp, realtimeProxy } from "./app.js";
 import { ApiKeyVerifier } from "./auth/api-key-verifier.js";
 import { createPassport } from "./auth/passport.js";
-import { SigningKeyCache } from "./auth/signing-keys.js";
+
 import type { GatewayConfig } from "./config.js";
 import { rateLimiters } from "./middleware/rate-limit.js";
 
@@ -63,10 +63,16 @@ export async function start(config: Readonly<GatewayConfig>, options: StartOptio
     return runChecks(ServiceNames.gateway, VERSION, startedAt, checks);
   };
 
-  const app = createApp({ config, logger, nc, passport, limiters: rateLimiters(config, redis, logger), readiness, version: VERSION });
+  const realtime = realtimeProxy(config);
+  const app = createApp({ config, logger, nc, passport, limiters: rateLimiters(config, redis, logger), readiness, version: VERSION, realtime });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.PORT, config.HOST, () => resolve(s));
     s.once("error", reject);
+  });
+  // WebSocket upgrades of /socket.io go to the realtime service too.
+  server.on("upgrade", (req, socket, head) => {
+    if (req.url?.startsWith("/socket.io")) realtime.upgrade(req, socket as never, head);
+    else socket.destroy();
   });
   const port = (server.address() as AddressInfo).port;
   const url = `http://${config.HOST === "0.0.0.0" ? "localhost" : config.HOST}:${port}`;

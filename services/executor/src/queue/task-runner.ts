@@ -216,6 +216,22 @@ export class TaskRunner {
     if (!claimed) return this.unclaimable(msg, message);
 
     const fence = { id: task.id, attempt: message.attempt, executorId };
+    // From the claim until the outcome is stored, tell the server (and the lease) we are alive at a third of
+    // AckWait. Looking up the agent and publishing events can stall while NATS reconnects; a lease that ran out
+    // meanwhile would let a second executor run the same attempt.
+    const heartbeat = setInterval(() => {
+      msg.working();
+      void store.renewLease(this.deps.db, fence, leaseMs).catch(() => undefined);
+    }, Math.max(250, Math.floor(leaseMs / 3)));
+    try {
+      await this.run(msg, message, task, claimed, fence);
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  private async run(msg: JsMsg, message: TaskQueueMessage, task: Task, claimed: Task, fence: { id: string; attempt: number; executorId: string }): Promise<void> {
+    const { executorId } = this.options;
     const agent = await this.agentOrUndefined(task.agent);
     const runtime = agent ? this.runtimes[agent.runtime] : undefined;
     if (!agent || !runtime) {
@@ -225,17 +241,17 @@ export class TaskRunner {
       return;
     }
     await this.deps.events.emit(claimed, "started", { executor: executorId });
+    if (!(await store.renewLease(this.deps.db, fence, this.deps.ackWaitMs))) {
+      // Cancelled, or the lease ran out and another executor took the attempt: its message is theirs now.
+      this.logger.warn("attempt lost before it ran; not running it", { task_id: task.id, attempt: message.attempt });
+      return;
+    }
     this.logger.info("task started", { task_id: task.id, attempt: message.attempt, agent: agent.name });
 
     const controller = new AbortController();
     let finish!: () => void;
     this.running.set(task.id, { controller, done: new Promise((r) => (finish = r)) });
     const timeout = setTimeout(() => controller.abort("timeout" satisfies AbortReason), claimed.timeout_ms);
-    // Tell the server (and the lease) we are alive at a third of AckWait, so it never redelivers a live task.
-    const heartbeat = setInterval(() => {
-      msg.working();
-      void store.renewLease(this.deps.db, fence, leaseMs).catch(() => undefined);
-    }, Math.max(250, Math.floor(leaseMs / 3)));
 
     let outcome: { ok: true; result: unknown } | { ok: false; error: unknown };
     const sideEvents: Promise<unknown>[] = [];
@@ -260,7 +276,6 @@ export class TaskRunner {
       outcome = { ok: false, error };
     } finally {
       clearTimeout(timeout);
-      clearInterval(heartbeat);
     }
     // Progress and log events go out before the outcome's event, so the terminal event is the last.
     await Promise.allSettled(sideEvents);

@@ -7,7 +7,7 @@ import { Strategy as PassportStrategy } from "passport-strategy";
 import { HttpHeaders, MeridianError, Roles, Scopes, type Principal, type Role, type Scope } from "@meridian/contracts";
 import type { RevokedSessions } from "@meridian/service-kit";
 import type { ApiKeyVerifier } from "./api-key-verifier.js";
-import type { SigningKeyCache } from "./signing-keys.js";
+import type { SigningKeyCache } from "@meridian/service-kit";
 
 interface AccessTokenClaims {
   sub?: string;

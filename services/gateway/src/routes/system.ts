@@ -1,5 +1,5 @@
 import { Router } from "express";
-import type { HealthReport } from "@meridian/contracts";
+import { exampleTaskEvent, SocketEvents, TaskEventCatalogue, type HealthReport } from "@meridian/contracts";
 import type { LocalRouteDoc } from "../openapi/document.js";
 
 export interface SystemDeps {
@@ -48,6 +48,15 @@ export const systemRouteDocs: LocalRouteDoc[] = [
   },
   {
     method: "get",
+    path: "/api/events",
+    tag: "system",
+    summary: "Realtime event catalogue",
+    description:
+      "The Socket.IO events at `/socket.io` on this origin: authenticate with `auth: { token }` (or `{ apiKey }`), then `subscribe { taskId, since? }` with an acknowledgement; task events arrive as `task:event`. This endpoint lists every event type, its payload fields and an example.",
+    responses: { "200": json("The catalogue", { socket_path: "/socket.io", server_events: { "task:event": {} } }) },
+  },
+  {
+    method: "get",
     path: "/api/docs",
     tag: "system",
     summary: "Swagger UI",
@@ -62,7 +71,7 @@ export function systemRouter(deps: SystemDeps): Router {
     res.json({
       name: deps.name,
       version: deps.version,
-      links: { docs: "/api/docs", openapi: "/api/openapi.json", health: "/health", ready: "/health/ready", api: "/api/v1" },
+      links: { docs: "/api/docs", openapi: "/api/openapi.json", events: "/api/events", socket: "/socket.io", health: "/health", ready: "/health/ready", api: "/api/v1" },
     });
   });
   router.get("/health", (_req, res) => {
@@ -73,4 +82,26 @@ export function systemRouter(deps: SystemDeps): Router {
     res.status(report.status === "ok" ? 200 : 503).json(report);
   });
   return router;
+}
+
+/** The Socket.IO side of the API, from the contracts: names, payloads, examples. */
+export function taskEventCatalogue() {
+  return {
+    socket_path: "/socket.io",
+    handshake: { auth: { token: "<access token>", apiKey: "<or an API key>" }, refused_with: "connect_error whose data.code is UNAUTHENTICATED, INVALID_TOKEN or TOKEN_REVOKED" },
+    client_events: {
+      [SocketEvents.subscribe]: { payload: "{ taskId, since? } or, for admins, { agent }", ack: "{ ok: true, replayed } | { ok: false, error: { code, message } }" },
+      [SocketEvents.unsubscribe]: { payload: "{ taskId } or { agent }", ack: "{ ok }" },
+    },
+    server_events: {
+      [SocketEvents.taskEvent]: {
+        payload: "{ task_id, seq, type, agent, owner_id, attempt, data, at, correlation_id, stream_seq }",
+        note: "seq counts 1, 2, 3… per task; resume after a disconnect with subscribe { taskId, since: <last seq> }",
+        example: exampleTaskEvent,
+      },
+      [SocketEvents.resync]: { payload: "{ taskId, reason: 'history_expired', since, first_available_seq }", note: "events after `since` are gone: refetch GET /api/v1/tasks/{id}" },
+      [SocketEvents.sessionEnded]: { payload: "{ reason: 'token_expired' | 'session_revoked' | 'slow_consumer' }", note: "sent just before the server disconnects" },
+    },
+    task_event_types: TaskEventCatalogue,
+  };
 }

@@ -1,7 +1,7 @@
 import { createPublicKey, type JsonWebKey, type KeyObject } from "node:crypto";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { MeridianError, Subjects, type SigningKeys } from "@meridian/contracts";
-import { requestJson } from "@meridian/service-kit";
+import { requestJson } from "./client.js";
 
 const REFRESH_FLOOR_MS = 10_000;
 

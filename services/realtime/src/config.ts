@@ -1,0 +1,36 @@
+import { hostname } from "node:os";
+import Joi from "joi";
+import { commonConfig, JoiEnv, loadConfig } from "@meridian/service-kit";
+
+export interface RealtimeConfig {
+  NODE_ENV: string;
+  LOG_LEVEL: string;
+  NATS_URL: string;
+  NATS_REQUEST_TIMEOUT_MS: number;
+  SHUTDOWN_GRACE_MS: number;
+  HOST: string;
+  PORT: number;
+  REDIS_URL: string;
+  CORS_ORIGINS: string[];
+  JWT_ISSUER: string;
+  JWT_AUDIENCE: string;
+  REPLICA_ID: string;
+  /** A socket with more queued packets than this is too slow: it is disconnected and may resume with `since`. */
+  SLOW_CLIENT_MAX_BUFFERED: number;
+}
+
+const schema = Joi.object<RealtimeConfig>({
+  ...commonConfig,
+  HOST: Joi.string().default("0.0.0.0"),
+  PORT: Joi.number().port().default(3001),
+  REDIS_URL: Joi.string().uri({ scheme: ["redis", "rediss"] }).default("redis://127.0.0.1:6379"),
+  CORS_ORIGINS: JoiEnv.csv().items(Joi.string().uri({ scheme: ["http", "https"] })).default(["http://localhost:5173"]),
+  JWT_ISSUER: Joi.string().default("meridian-auth"),
+  JWT_AUDIENCE: Joi.string().default("meridian-api"),
+  REPLICA_ID: Joi.string().pattern(/^[A-Za-z0-9_-]{1,64}$/).default(`${hostname()}-${process.pid}`.replace(/[^A-Za-z0-9_-]/g, "-")),
+  SLOW_CLIENT_MAX_BUFFERED: Joi.number().integer().min(10).max(1_000_000).default(1000),
+});
+
+export function loadRealtimeConfig(env: Record<string, string | undefined> = process.env): Readonly<RealtimeConfig> {
+  return loadConfig("realtime", schema, env);
+}

@@ -1,0 +1,166 @@
+import { createServer, type Server as HttpServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createAdapter } from "@socket.io/redis-adapter";
+import { createClient } from "redis";
+import { Server, type Socket } from "socket.io";
+import type Transport from "winston-transport";
+import { MeridianError, ServiceNames, SocketEvents, Subjects } from "@meridian/contracts";
+import {
+  connectNats,
+  createLogger,
+  jetstream,
+  jetstreamManager,
+  RevokedSessions,
+  runWithContext,
+  saneCorrelationId,
+  serveHealth,
+  SigningKeyCache,
+  type Logger,
+} from "@meridian/service-kit";
+import type { RealtimeConfig } from "./config.js";
+import { authenticate } from "./domain/handshake.js";
+import { subscribeHandler, unsubscribeHandler } from "./handlers/subscribe.handler.js";
+import { Delivery, endSession, rooms, stateOf, type SocketState } from "./relay/delivery.js";
+import { LiveRelay } from "./relay/live-relay.js";
+
+export const VERSION = "0.1.0";
+
+export interface StartOptions {
+  logTransports?: Transport[];
+  silentLogs?: boolean;
+}
+
+export interface RunningRealtime {
+  url: string;
+  port: number;
+  io: Server;
+  logger: Logger;
+  graceMs: number;
+  stop(): Promise<void>;
+}
+
+/** Composition root: Socket.IO on Redis, handshake auth, the JetStream relay, session revocation. */
+export async function start(config: Readonly<RealtimeConfig>, options: StartOptions = {}): Promise<RunningRealtime> {
+  const logger = createLogger({
+    service: ServiceNames.realtime,
+    level: config.LOG_LEVEL,
+    ...(options.logTransports ? { transports: options.logTransports } : {}),
+    ...(options.silentLogs ? { silent: true } : {}),
+  });
+  const nc = await connectNats({ url: config.NATS_URL, name: `${ServiceNames.realtime}-${config.REPLICA_ID}`, logger });
+  const js = jetstream(nc);
+  const jsm = await jetstreamManager(nc);
+  const revoked = await RevokedSessions.open(nc);
+  const keys = new SigningKeyCache(nc, config.NATS_REQUEST_TIMEOUT_MS);
+
+  const pub = createClient({ url: config.REDIS_URL });
+  const sub = pub.duplicate();
+  for (const client of [pub, sub]) client.on("error", (err: Error) => logger.warn("redis error", { error: err.message }));
+  await Promise.all([pub.connect(), sub.connect()]);
+
+  const http: HttpServer = createServer((req, res) => {
+    if (req.url === "/health") {
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ status: "ok" }));
+    } else if (!req.url?.startsWith("/socket.io")) {
+      res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: "Not Found" }));
+    }
+  });
+  const io = new Server(http, {
+    path: "/socket.io",
+    cors: { origin: [...config.CORS_ORIGINS], credentials: true },
+    adapter: createAdapter(pub, sub, { key: "meridian-realtime" }),
+    // Long polling and WebSocket both work; several replicas need sticky sessions for polling.
+    transports: ["polling", "websocket"],
+  });
+
+  const delivery = new Delivery(io, logger, config.SLOW_CLIENT_MAX_BUFFERED);
+  const relay = new LiveRelay({ js, jsm, logger, replicaId: config.REPLICA_ID, delivery });
+
+  io.use((socket, next) => {
+    const auth = socket.handshake.auth as { token?: unknown; apiKey?: unknown };
+    const header = socket.handshake.headers.authorization;
+    const token = auth.token ?? (typeof header === "string" && header.startsWith("Bearer ") ? header.slice(7) : undefined);
+    authenticate({ token, apiKey: auth.apiKey ?? socket.handshake.headers["x-api-key"] }, {
+      nc,
+      keys,
+      revoked,
+      issuer: config.JWT_ISSUER,
+      audience: config.JWT_AUDIENCE,
+      timeoutMs: config.NATS_REQUEST_TIMEOUT_MS,
+    }).then(
+      (session) => {
+        const state: SocketState = { principal: session.principal, seen: new Map(), replaying: new Map() };
+        if (session.expiresAt) {
+          state.expiryTimer = setTimeout(() => endSession(socket, "token_expired"), Math.max(0, session.expiresAt - Date.now()));
+        }
+        socket.data = state;
+        next();
+      },
+      (err: unknown) => {
+        const known = err instanceof MeridianError ? err : new MeridianError("INTERNAL", "Internal error");
+        if (!(err instanceof MeridianError)) logger.error("handshake failed", { error: err });
+        const refusal = new Error(known.message) as Error & { data?: unknown };
+        refusal.data = { code: known.code };
+        next(refusal);
+      },
+    );
+  });
+
+  io.on("connection", (socket: Socket) => {
+    const state = stateOf(socket);
+    const correlationId = saneCorrelationId(socket.handshake.headers["x-correlation-id"]);
+    runWithContext({ correlationId }, () => logger.info("socket connected", { socket_id: socket.id, user_id: state.principal.sub }));
+    void socket.join([rooms.user(state.principal.sub), ...(state.principal.sid ? [rooms.session(state.principal.sid)] : [])]);
+    const deps = { nc, js, delivery, logger, timeoutMs: config.NATS_REQUEST_TIMEOUT_MS };
+    socket.on(SocketEvents.subscribe, subscribeHandler(socket, deps));
+    socket.on(SocketEvents.unsubscribe, unsubscribeHandler(socket));
+    socket.on("disconnect", (reason) => {
+      clearTimeout(state.expiryTimer);
+      logger.info("socket disconnected", { socket_id: socket.id, reason, correlation_id: correlationId });
+    });
+  });
+
+  // Logout or refresh-token reuse anywhere: the session's sockets are closed on every replica.
+  const revocations = await revoked.watch((sid) => {
+    for (const id of io.of("/").adapter.rooms.get(rooms.session(sid)) ?? []) {
+      const socket = io.of("/").sockets.get(id);
+      if (socket) endSession(socket, "session_revoked");
+    }
+  });
+
+  relay.start();
+  const health = serveHealth(nc, {
+    subject: Subjects.realtime.health,
+    service: ServiceNames.realtime,
+    version: VERSION,
+    logger,
+    checks: {
+      redis: async () => void (await pub.ping()),
+      relay: async () => relay.health(),
+    },
+  }).subscription;
+
+  await new Promise<void>((resolve, reject) => {
+    http.once("error", reject);
+    http.listen(config.PORT, config.HOST, () => resolve());
+  });
+  const port = (http.address() as AddressInfo).port;
+  const url = `http://${config.HOST === "0.0.0.0" ? "localhost" : config.HOST}:${port}`;
+  logger.info("realtime listening", { url, replica: config.REPLICA_ID, version: VERSION });
+
+  return {
+    url,
+    port,
+    io,
+    logger,
+    graceMs: config.SHUTDOWN_GRACE_MS,
+    stop: async () => {
+      relay.stop();
+      revocations.stop();
+      health.unsubscribe();
+      await new Promise<void>((resolve) => io.close(() => resolve()));
+      await nc.drain();
+      await Promise.all([pub.quit().catch(() => undefined), sub.quit().catch(() => undefined)]);
+    },
+  };
+}
