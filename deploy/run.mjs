@@ -36,6 +36,12 @@ const env = {
   PORT: process.env.PORT ?? "3000",
   ...devSecrets(),
 };
+const realtimePort = process.env.REALTIME_PORT ?? "3001";
+// Per-service settings on top of the shared environment.
+const serviceEnv = {
+  gateway: { REALTIME_URL: `http://127.0.0.1:${realtimePort}` },
+  realtime: { PORT: realtimePort },
+};
 
 const services = readdirSync(join(root, "services"))
   .filter((name) => existsSync(join(root, "services", name, "dist/src/main.js")))
@@ -58,7 +64,10 @@ function pretty(line) {
 }
 
 function run(name, script, onLine) {
-  const child = spawn(process.execPath, [join(root, "services", name, "dist/src", script)], { env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [join(root, "services", name, "dist/src", script)], {
+    env: { ...env, ...serviceEnv[name] },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   for (const stream of [child.stdout, child.stderr]) {
     readline.createInterface({ input: stream }).on("line", (line) => {
       process.stdout.write(`${prefix(name)} ${pretty(line)}\n`);
@@ -84,7 +93,7 @@ for (const name of services) {
     if (name === "gateway" && line.includes('"gateway listening"')) {
       const base = `http://localhost:${env.PORT}`;
       process.stdout.write(
-        `\n  Meridian is up.\n  Gateway:  ${base}\n  API docs: ${base}/api/docs\n  Admin:    ${env.ADMIN_USERNAME} / see .local/dev-secrets.json\n  Ctrl-C stops everything.\n\n`,
+        `\n  Meridian is up.\n  Gateway:  ${base}\n  API docs: ${base}/api/docs\n  Events:   ${base}/api/events (Socket.IO at ${base}/socket.io)\n  Admin:    ${env.ADMIN_USERNAME} / see .local/dev-secrets.json\n  Ctrl-C stops everything.\n\n`,
       );
     }
   });
