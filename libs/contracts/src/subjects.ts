@@ -93,9 +93,16 @@ export function taskQueueSubject(agent: string): string {
   return `meridian.queue.tasks.${agent}`;
 }
 
+export const TASK_CONSUMER_PREFIX = "executor-";
+
 /** Durable consumer of one agent's queue, shared by every executor replica. */
 export function taskConsumerName(agent: string): string {
-  return `executor-${agent}`;
+  return `${TASK_CONSUMER_PREFIX}${agent}`;
+}
+
+/** Every event of one task, whoever owns it (a consumer filter). */
+export function taskEventFilter(taskId: string): string {
+  return `meridian.events.task.*.${taskId}`;
 }
 
 /** `meridian.events.task.<owner id>.<task id>`: scoped so a user's or a task's events can be followed alone. */

@@ -25,6 +25,15 @@ export function loadConfig<T>(service: string, schema: Joi.ObjectSchema<T>, sour
   return deepFreeze(value as T);
 }
 
+/** Config keys every service shares (see {@link commonConfig}). */
+export interface CommonConfig {
+  NODE_ENV: "development" | "test" | "production";
+  LOG_LEVEL: string;
+  NATS_URL: string;
+  NATS_REQUEST_TIMEOUT_MS: number;
+  SHUTDOWN_GRACE_MS: number;
+}
+
 /** Config keys every service shares. */
 export const commonConfig = {
   NODE_ENV: Joi.string().valid("development", "test", "production").default("development"),

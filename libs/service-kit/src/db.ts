@@ -54,3 +54,13 @@ export function uniqueViolation(err: unknown): string | undefined {
   const e = err as { code?: string; constraint?: string };
   return e?.code === "23505" ? (e.constraint ?? "unknown") : undefined;
 }
+
+/** Migrate one service's schema with a short-lived connection: `npm run migrate`, npm start and tests. */
+export async function migrateSchema(opts: { databaseUrl: string; schema: string; migrations: Record<string, Migration>; logger: Logger }): Promise<string[]> {
+  const database = createDatabase<unknown>({ connectionString: opts.databaseUrl, schema: opts.schema, poolSize: 1, logger: opts.logger });
+  try {
+    return await migrateToLatest(database.db, opts.schema, opts.migrations, opts.logger);
+  } finally {
+    await database.close();
+  }
+}

@@ -1,3 +1,4 @@
+import type Transport from "winston-transport";
 import type { Logger } from "./logger.js";
 
 export interface Stoppable {
@@ -40,4 +41,16 @@ export function runMain(name: string, start: () => Promise<Stoppable & { logger:
       process.stderr.write(`${JSON.stringify({ level: "error", service: name, message: `fatal: ${message}` })}\n`);
       process.exit(1);
     });
+}
+
+/** What every service's start() hands back: runMain and tests stop it the same way. */
+export interface RunningService extends Stoppable {
+  logger: Logger;
+  graceMs: number;
+}
+
+/** Options every service's start() accepts; tests capture logs through them. */
+export interface ServiceOptions {
+  logTransports?: Transport[];
+  silentLogs?: boolean;
 }

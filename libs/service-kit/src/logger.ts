@@ -57,3 +57,13 @@ export class MemoryTransport extends Transport {
     next();
   }
 }
+
+/** The logger of one service, from its config and the caller's options. */
+export function serviceLogger(service: string, level: string, options: { logTransports?: Transport[]; silentLogs?: boolean } = {}): Logger {
+  return createLogger({
+    service,
+    level,
+    ...(options.logTransports ? { transports: options.logTransports } : {}),
+    ...(options.silentLogs ? { silent: true } : {}),
+  });
+}

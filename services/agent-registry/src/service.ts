@@ -3,13 +3,14 @@ import { ServiceNames, Subjects } from "@meridian/contracts";
 import {
   connectNats,
   createDatabase,
-  createLogger,
-  migrateToLatest,
   serveEndpoint,
   serveHealth,
   type Logger,
+  serviceLogger,
+  type ServiceOptions,
+  type RunningService,
+  migrateSchema,
 } from "@meridian/service-kit";
-import type Transport from "winston-transport";
 import { sql } from "kysely";
 import type { AgentRegistryConfig } from "./config.js";
 import type { AgentRegistryDeps } from "./domain/deps.js";
@@ -20,35 +21,18 @@ import type { AgentRegistryDatabase } from "./store/tables.js";
 
 export const VERSION = "0.1.0";
 
-export interface StartOptions {
-  logTransports?: Transport[];
-  silentLogs?: boolean;
-}
+export type StartOptions = ServiceOptions;
 
-export interface RunningAgentRegistry {
-  logger: Logger;
-  graceMs: number;
-  stop(): Promise<void>;
-}
+export type RunningAgentRegistry = RunningService;
 
 /** Apply the agent_registry schema's migrations; run by `npm run migrate` and by tests, never on import. */
 export async function migrate(config: Pick<AgentRegistryConfig, "DATABASE_URL">, logger: Logger): Promise<string[]> {
-  const database = createDatabase<AgentRegistryDatabase>({ connectionString: config.DATABASE_URL, schema: SCHEMA, poolSize: 1, logger });
-  try {
-    return await migrateToLatest(database.db, SCHEMA, migrations, logger);
-  } finally {
-    await database.close();
-  }
+  return migrateSchema({ databaseUrl: config.DATABASE_URL, schema: SCHEMA, migrations, logger });
 }
 
 /** Composition root: build the dependencies, make sure the event stream exists, serve every agents subject. */
 export async function start(config: Readonly<AgentRegistryConfig>, options: StartOptions = {}): Promise<RunningAgentRegistry> {
-  const logger = createLogger({
-    service: ServiceNames.agentRegistry,
-    level: config.LOG_LEVEL,
-    ...(options.logTransports ? { transports: options.logTransports } : {}),
-    ...(options.silentLogs ? { silent: true } : {}),
-  });
+  const logger = serviceLogger(ServiceNames.agentRegistry, config.LOG_LEVEL, options);
   const database = createDatabase<AgentRegistryDatabase>({
     connectionString: config.DATABASE_URL,
     schema: SCHEMA,

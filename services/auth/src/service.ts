@@ -2,14 +2,15 @@ import { ServiceNames, Subjects } from "@meridian/contracts";
 import {
   connectNats,
   createDatabase,
-  createLogger,
-  migrateToLatest,
   RevokedSessions,
   serveEndpoint,
   serveHealth,
   type Logger,
+  serviceLogger,
+  type ServiceOptions,
+  type RunningService,
+  migrateSchema,
 } from "@meridian/service-kit";
-import type Transport from "winston-transport";
 import { sql } from "kysely";
 import type { AuthConfig } from "./config.js";
 import { ensureAdmin } from "./domain/accounts.js";
@@ -22,35 +23,18 @@ import type { AuthDatabase } from "./store/tables.js";
 
 export const VERSION = "0.1.0";
 
-export interface StartOptions {
-  logTransports?: Transport[];
-  silentLogs?: boolean;
-}
+export type StartOptions = ServiceOptions;
 
-export interface RunningAuth {
-  logger: Logger;
-  graceMs: number;
-  stop(): Promise<void>;
-}
+export type RunningAuth = RunningService;
 
 /** Apply the auth schema's migrations; run by `npm run migrate` and by tests, never on import. */
 export async function migrate(config: Pick<AuthConfig, "DATABASE_URL">, logger: Logger): Promise<string[]> {
-  const database = createDatabase<AuthDatabase>({ connectionString: config.DATABASE_URL, schema: SCHEMA, poolSize: 1, logger });
-  try {
-    return await migrateToLatest(database.db, SCHEMA, migrations, logger);
-  } finally {
-    await database.close();
-  }
+  return migrateSchema({ databaseUrl: config.DATABASE_URL, schema: SCHEMA, migrations, logger });
 }
 
 /** Composition root: build the dependencies, serve every auth subject, and hand back stop(). */
 export async function start(config: Readonly<AuthConfig>, options: StartOptions = {}): Promise<RunningAuth> {
-  const logger = createLogger({
-    service: ServiceNames.auth,
-    level: config.LOG_LEVEL,
-    ...(options.logTransports ? { transports: options.logTransports } : {}),
-    ...(options.silentLogs ? { silent: true } : {}),
-  });
+  const logger = serviceLogger(ServiceNames.auth, config.LOG_LEVEL, options);
   const database = createDatabase<AuthDatabase>({
     connectionString: config.DATABASE_URL,
     schema: SCHEMA,

@@ -1,16 +1,17 @@
 import { sql } from "kysely";
-import type Transport from "winston-transport";
-import { ServiceNames, Subjects } from "@meridian/contracts";
+import { ServiceNames, Streams, Subjects } from "@meridian/contracts";
 import {
   connectNats,
   createDatabase,
-  createLogger,
   jetstream,
   jetstreamManager,
-  migrateToLatest,
   serveEndpoint,
   serveHealth,
   type Logger,
+  serviceLogger,
+  type ServiceOptions,
+  type RunningService,
+  migrateSchema,
 } from "@meridian/service-kit";
 import type { ExecutorConfig } from "./config.js";
 import { AgentDirectory } from "./domain/agent-directory.js";
@@ -26,9 +27,7 @@ import type { ExecutorDatabase } from "./store/tables.js";
 
 export const VERSION = "0.1.0";
 
-export interface StartOptions {
-  logTransports?: Transport[];
-  silentLogs?: boolean;
+export interface StartOptions extends ServiceOptions {
   /** Extra or replacement runtimes (tests add recording agents here). */
   runtimes?: Partial<Record<string, Runtime>>;
   /** Answer the task API subjects (default). An SDK agent process only runs tasks. */
@@ -37,29 +36,15 @@ export interface StartOptions {
   onlyAgents?: string[];
 }
 
-export interface RunningExecutor {
-  logger: Logger;
-  graceMs: number;
-  stop(): Promise<void>;
-}
+export type RunningExecutor = RunningService;
 
 export async function migrate(config: Pick<ExecutorConfig, "DATABASE_URL">, logger: Logger): Promise<string[]> {
-  const database = createDatabase<ExecutorDatabase>({ connectionString: config.DATABASE_URL, schema: SCHEMA, poolSize: 1, logger });
-  try {
-    return await migrateToLatest(database.db, SCHEMA, migrations, logger);
-  } finally {
-    await database.close();
-  }
+  return migrateSchema({ databaseUrl: config.DATABASE_URL, schema: SCHEMA, migrations, logger });
 }
 
 /** Composition root: streams, API endpoints, the task runner; stop() stops intake, drains, closes. */
 export async function start(config: Readonly<ExecutorConfig>, options: StartOptions = {}): Promise<RunningExecutor> {
-  const logger = createLogger({
-    service: ServiceNames.executor,
-    level: config.LOG_LEVEL,
-    ...(options.logTransports ? { transports: options.logTransports } : {}),
-    ...(options.silentLogs ? { silent: true } : {}),
-  });
+  const logger = serviceLogger(ServiceNames.executor, config.LOG_LEVEL, options);
   const database = createDatabase<ExecutorDatabase>({ connectionString: config.DATABASE_URL, schema: SCHEMA, poolSize: config.DB_POOL_SIZE, logger });
   const nc = await connectNats({ url: config.NATS_URL, name: `${ServiceNames.executor}-${config.EXECUTOR_ID}`, logger });
   const jsm = await jetstreamManager(nc);
@@ -79,7 +64,7 @@ export async function start(config: Readonly<ExecutorConfig>, options: StartOpti
     onAgentQueued: (agent) => runner?.ensureAgent(agent),
   };
   // Registry changes reach plain subscribers too: drop the cached definition so the next run sees it.
-  const agentChanges = nc.subscribe("meridian.events.agents.>", {
+  const agentChanges = nc.subscribe(Streams.agentEvents.subjects[0], {
     callback: (_err, msg) => deps.agents.forget(msg.subject.split(".").at(-1) ?? ""),
   });
 

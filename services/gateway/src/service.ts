@@ -1,9 +1,17 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createClient, type RedisClientType } from "redis";
-import type Transport from "winston-transport";
 import { DownstreamHealthSubjects, ServiceNames, type HealthReport } from "@meridian/contracts";
-import { connectNats, createLogger, requestJson, RevokedSessions, runChecks, SigningKeyCache, type Logger } from "@meridian/service-kit";
+import {
+  connectNats,
+  requestJson,
+  RevokedSessions,
+  runChecks,
+  SigningKeyCache,
+  serviceLogger,
+  type ServiceOptions,
+  type RunningService,
+} from "@meridian/service-kit";
 import { createApp, realtimeProxy } from "./app.js";
 import { ApiKeyVerifier } from "./auth/api-key-verifier.js";
 import { createPassport } from "./auth/passport.js";
@@ -13,27 +21,16 @@ import { rateLimiters } from "./middleware/rate-limit.js";
 
 export const VERSION = "0.1.0";
 
-export interface StartOptions {
-  logTransports?: Transport[];
-  silentLogs?: boolean;
-}
+export type StartOptions = ServiceOptions;
 
-export interface RunningGateway {
+export interface RunningGateway extends RunningService {
   url: string;
   port: number;
-  logger: Logger;
-  graceMs: number;
-  stop(): Promise<void>;
 }
 
 /** Composition root: connect NATS and Redis, build the app, listen; stop() closes in reverse order. */
 export async function start(config: Readonly<GatewayConfig>, options: StartOptions = {}): Promise<RunningGateway> {
-  const logger = createLogger({
-    service: ServiceNames.gateway,
-    level: config.LOG_LEVEL,
-    ...(options.logTransports ? { transports: options.logTransports } : {}),
-    ...(options.silentLogs ? { silent: true } : {}),
-  });
+  const logger = serviceLogger(ServiceNames.gateway, config.LOG_LEVEL, options);
   const nc = await connectNats({ url: config.NATS_URL, name: ServiceNames.gateway, logger });
   const redis: RedisClientType = createClient({ url: config.REDIS_URL, socket: { reconnectStrategy: (n) => Math.min(n * 200, 5000) } });
   redis.on("error", (err: Error) => logger.warn("redis error", { error: err.message }));

@@ -3,11 +3,9 @@ import type { AddressInfo } from "node:net";
 import { createAdapter } from "@socket.io/redis-adapter";
 import { createClient } from "redis";
 import { Server, type Socket } from "socket.io";
-import type Transport from "winston-transport";
 import { MeridianError, ServiceNames, SocketEvents, Subjects } from "@meridian/contracts";
 import {
   connectNats,
-  createLogger,
   jetstream,
   jetstreamManager,
   RevokedSessions,
@@ -15,7 +13,9 @@ import {
   saneCorrelationId,
   serveHealth,
   SigningKeyCache,
-  type Logger,
+  serviceLogger,
+  type ServiceOptions,
+  type RunningService,
 } from "@meridian/service-kit";
 import type { RealtimeConfig } from "./config.js";
 import { authenticate } from "./domain/handshake.js";
@@ -25,28 +25,17 @@ import { LiveRelay } from "./relay/live-relay.js";
 
 export const VERSION = "0.1.0";
 
-export interface StartOptions {
-  logTransports?: Transport[];
-  silentLogs?: boolean;
-}
+export type StartOptions = ServiceOptions;
 
-export interface RunningRealtime {
+export interface RunningRealtime extends RunningService {
   url: string;
   port: number;
   io: Server;
-  logger: Logger;
-  graceMs: number;
-  stop(): Promise<void>;
 }
 
 /** Composition root: Socket.IO on Redis, handshake auth, the JetStream relay, session revocation. */
 export async function start(config: Readonly<RealtimeConfig>, options: StartOptions = {}): Promise<RunningRealtime> {
-  const logger = createLogger({
-    service: ServiceNames.realtime,
-    level: config.LOG_LEVEL,
-    ...(options.logTransports ? { transports: options.logTransports } : {}),
-    ...(options.silentLogs ? { silent: true } : {}),
-  });
+  const logger = serviceLogger(ServiceNames.realtime, config.LOG_LEVEL, options);
   const nc = await connectNats({ url: config.NATS_URL, name: `${ServiceNames.realtime}-${config.REPLICA_ID}`, logger });
   const js = jetstream(nc);
   const jsm = await jetstreamManager(nc);

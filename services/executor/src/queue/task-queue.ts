@@ -2,6 +2,7 @@ import { headers as natsHeaders, nanos } from "@nats-io/transport-node";
 import {
   Headers,
   Streams,
+  TASK_CONSUMER_PREFIX,
   taskConsumerName,
   taskQueueSubject,
   type AgentView,
@@ -110,7 +111,7 @@ export async function ensureAgentConsumer(jsm: JetStreamManager, agent: AgentVie
 export async function agentsWithConsumers(jsm: JetStreamManager): Promise<string[]> {
   const names: string[] = [];
   for await (const info of jsm.consumers.list(Streams.tasks.name)) {
-    const name = info.name.startsWith("executor-") ? info.name.slice("executor-".length) : undefined;
+    const name = info.name.startsWith(TASK_CONSUMER_PREFIX) ? info.name.slice(TASK_CONSUMER_PREFIX.length) : undefined;
     if (name) names.push(name);
   }
   return names;

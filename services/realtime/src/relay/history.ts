@@ -1,12 +1,12 @@
 import { DeliverPolicy } from "@nats-io/jetstream";
-import { Streams, type RelayedTaskEvent, type TaskEvent } from "@meridian/contracts";
+import { Streams, taskEventFilter, type RelayedTaskEvent, type TaskEvent } from "@meridian/contracts";
 import type { JetStreamClient } from "@meridian/service-kit";
 
 /** One task's events as the stream still keeps them, oldest first, with their stream sequence. */
 export async function taskHistory(js: JetStreamClient, taskId: string): Promise<RelayedTaskEvent[]> {
   // A single filter subject (not a list) keeps this working on nats-server 2.9.
   const consumer = await js.consumers.get(Streams.taskEvents.name, {
-    filter_subjects: `meridian.events.task.*.${taskId}`,
+    filter_subjects: taskEventFilter(taskId),
     deliver_policy: DeliverPolicy.All,
   });
   const events: RelayedTaskEvent[] = [];
