@@ -52,3 +52,20 @@ export const JoiEnv = Joi.extend((joi) => ({
     method: (value: string) => ({ value: value.split(",").map((s) => s.trim()).filter(Boolean) }),
   },
 })) as typeof Joi & { csv: () => Joi.ArraySchema<string[]> };
+
+export interface MigrationConfig {
+  DATABASE_URL: string;
+  LOG_LEVEL: string;
+}
+
+/** Migrations need only the database: a migrate step never asks for the service's secrets. */
+export function loadMigrationConfig(service: string, source: Record<string, unknown> = process.env): Readonly<MigrationConfig> {
+  return loadConfig<MigrationConfig>(
+    service,
+    Joi.object<MigrationConfig>({
+      DATABASE_URL: Joi.string().uri({ scheme: ["postgres", "postgresql"] }).required(),
+      LOG_LEVEL: commonConfig.LOG_LEVEL,
+    }),
+    source,
+  );
+}

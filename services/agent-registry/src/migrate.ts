@@ -1,10 +1,8 @@
-import { createLogger, runMain } from "@meridian/service-kit";
-import { loadAgentRegistryConfig } from "./config.js";
+import { loadMigrationConfig, runMain, serviceLogger } from "@meridian/service-kit";
 import { migrate } from "./service.js";
 
 runMain("agent-registry", async () => {
-  const config = loadAgentRegistryConfig();
-  const logger = createLogger({ service: "agent-registry", level: config.LOG_LEVEL });
-  await migrate(config, logger);
+  const config = loadMigrationConfig("agent-registry");
+  await migrate(config, serviceLogger("agent-registry", config.LOG_LEVEL));
   process.exit(0);
 });

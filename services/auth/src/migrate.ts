@@ -1,10 +1,8 @@
-import { createLogger, runMain } from "@meridian/service-kit";
-import { loadAuthConfig } from "./config.js";
+import { loadMigrationConfig, runMain, serviceLogger } from "@meridian/service-kit";
 import { migrate } from "./service.js";
 
 runMain("auth", async () => {
-  const config = loadAuthConfig();
-  const logger = createLogger({ service: "auth", level: config.LOG_LEVEL });
-  await migrate(config, logger);
+  const config = loadMigrationConfig("auth");
+  await migrate(config, serviceLogger("auth", config.LOG_LEVEL));
   process.exit(0);
 });

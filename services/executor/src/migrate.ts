@@ -1,10 +1,8 @@
-import { createLogger, runMain } from "@meridian/service-kit";
-import { loadExecutorConfig } from "./config.js";
+import { loadMigrationConfig, runMain, serviceLogger } from "@meridian/service-kit";
 import { migrate } from "./service.js";
 
 runMain("executor", async () => {
-  const config = loadExecutorConfig();
-  const logger = createLogger({ service: "executor", level: config.LOG_LEVEL });
-  await migrate(config, logger);
+  const config = loadMigrationConfig("executor");
+  await migrate(config, serviceLogger("executor", config.LOG_LEVEL));
   process.exit(0);
 });
