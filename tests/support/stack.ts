@@ -12,6 +12,8 @@ export interface StackOptions {
   executorEnv?: Record<string, string>;
   /** Start this many realtime replicas; the gateway proxies /socket.io to the first. */
   realtime?: number;
+  /** Have auth create this admin account at start (its ADMIN_USERNAME / ADMIN_EMAIL / ADMIN_PASSWORD). */
+  admin?: { username: string; email: string; password: string };
 }
 
 export function signingKey(): { pem: string; kid: string } {
@@ -53,7 +55,14 @@ export class Stack {
 
   async start(options: StackOptions = {}): Promise<this> {
     if (options.auth !== false) {
-      const env = { ...this.env(), JWT_PRIVATE_KEY: this.key.pem, JWT_KEY_ID: this.key.kid, ARGON2_MEMORY_KIB: "4096", ARGON2_TIME_COST: "1" };
+      const env = {
+        ...this.env(),
+        JWT_PRIVATE_KEY: this.key.pem,
+        JWT_KEY_ID: this.key.kid,
+        ARGON2_MEMORY_KIB: "4096",
+        ARGON2_TIME_COST: "1",
+        ...(options.admin ? { ADMIN_USERNAME: options.admin.username, ADMIN_EMAIL: options.admin.email, ADMIN_PASSWORD: options.admin.password } : {}),
+      };
       await runScript("services/auth/dist/src/migrate.js", env);
       this.auth = await new ServiceProcess("auth", "services/auth/dist/src/main.js", env).start("auth service started");
     }

@@ -57,10 +57,9 @@ export function subscribeHandler(socket: Socket, deps: SubscribeDeps) {
           if (first === null ? value.since > 0 : first > value.since + 1) {
             socket.emit(SocketEvents.resync, { taskId, reason: "history_expired", since: value.since, first_available_seq: first } satisfies ResyncNotice);
           }
-          if ((state.seen.get(taskId) ?? 0) < value.since) state.seen.set(taskId, value.since);
           const buffered = state.replaying.get(taskId) ?? [];
           state.replaying.delete(taskId);
-          for (const event of [...history, ...buffered].sort((a, b) => a.seq - b.seq)) if (deps.delivery.deliver(socket, event)) replayed++;
+          replayed = deps.delivery.replay(socket, taskId, value.since, [...history, ...buffered]);
         }
       } finally {
         const buffered = state.replaying.get(taskId) ?? [];

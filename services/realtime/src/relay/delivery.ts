@@ -2,10 +2,10 @@ import type { Server, Socket } from "socket.io";
 import { SocketEvents, type Principal, type RelayedTaskEvent, type SessionEndedNotice } from "@meridian/contracts";
 import type { Logger } from "@meridian/service-kit";
 
-/** What one connection knows: who it is, the last seq it got per task, and tasks being replayed. */
+/** What one connection knows: who it is, per task the last unbroken run of seqs it was sent, and tasks being replayed. */
 export interface SocketState {
   principal: Principal;
-  seen: Map<string, number>;
+  seen: Map<string, { from: number; to: number }>;
   replaying: Map<string, RelayedTaskEvent[]>;
   expiryTimer?: NodeJS.Timeout;
 }
@@ -46,7 +46,7 @@ export class Delivery {
       buffer.push(event);
       return false;
     }
-    if ((state.seen.get(event.task_id) ?? 0) >= event.seq) return false;
+    if ((state.seen.get(event.task_id)?.to ?? 0) >= event.seq) return false;
     const queued = (socket.conn as unknown as { writeBuffer?: unknown[] }).writeBuffer?.length ?? 0;
     if (queued > this.maxBuffered) {
       this.logger.warn("slow client disconnected", { socket_id: socket.id, queued });
@@ -54,10 +54,36 @@ export class Delivery {
       return false;
     }
     socket.emit(SocketEvents.taskEvent, event);
-    state.seen.delete(event.task_id);
-    state.seen.set(event.task_id, event.seq);
-    if (state.seen.size > SEEN_LIMIT) state.seen.delete(state.seen.keys().next().value as string);
+    this.markSent(state, event);
     return true;
+  }
+
+  /**
+   * `subscribe { since }`: sends, in seq order, the task's events after `since` that this socket was not
+   * sent yet. Live events can reach it (through its user room) between a reconnect and the subscribe;
+   * those are skipped, not the ones before them.
+   */
+  replay(socket: Socket, taskId: string, since: number, events: RelayedTaskEvent[]): number {
+    const state = stateOf(socket);
+    const sent = state.seen.get(taskId);
+    state.seen.delete(taskId);
+    state.seen.set(taskId, { from: since + 1, to: since });
+    let replayed = 0;
+    for (const event of [...events].sort((a, b) => a.seq - b.seq)) {
+      if (!sent || event.seq < sent.from || event.seq > sent.to) {
+        if (this.deliver(socket, event)) replayed++;
+      } else if (event.seq > (state.seen.get(taskId)?.to ?? since)) {
+        this.markSent(state, event);
+      }
+    }
+    return replayed;
+  }
+
+  private markSent(state: SocketState, event: RelayedTaskEvent): void {
+    const run = state.seen.get(event.task_id);
+    state.seen.delete(event.task_id);
+    state.seen.set(event.task_id, { from: run && run.to + 1 === event.seq ? run.from : event.seq, to: event.seq });
+    if (state.seen.size > SEEN_LIMIT) state.seen.delete(state.seen.keys().next().value as string);
   }
 
   /** Every local socket that should see this event: its owner's, the task's and the agent's rooms. */
