@@ -21,12 +21,12 @@ export function signingKey(): { pem: string; kid: string } {
   return { pem, kid: uniqueName("kid") };
 }
 
-export const baseEnv = (natsUrl = testInfra.natsUrl): Record<string, string> => ({
+export const baseEnv = (natsUrl = testInfra.natsUrl, databaseUrl = testInfra.databaseUrl): Record<string, string> => ({
   NODE_ENV: "test",
   LOG_LEVEL: "info",
   NATS_URL: natsUrl,
   REDIS_URL: testInfra.redisUrl,
-  DATABASE_URL: testInfra.databaseUrl,
+  DATABASE_URL: databaseUrl,
 });
 
 /**
@@ -46,11 +46,17 @@ export class Stack {
   readonly realtimes: Array<ServiceProcess & { url: string }> = [];
   private executorEnv: Record<string, string> = {};
 
-  /** `natsUrl`: run the whole stack on another NATS server (tests that restart it start their own). */
-  constructor(private readonly natsUrl = testInfra.natsUrl) {}
+  /**
+   * `natsUrl`: run the whole stack on another NATS server (tests that restart it start their own).
+   * `databaseUrl`: and on another database, so no other stack's executors (on another NATS) share its outboxes.
+   */
+  constructor(
+    private readonly natsUrl = testInfra.natsUrl,
+    private readonly databaseUrl = testInfra.databaseUrl,
+  ) {}
 
   private env(): Record<string, string> {
-    return baseEnv(this.natsUrl);
+    return baseEnv(this.natsUrl, this.databaseUrl);
   }
 
   async start(options: StackOptions = {}): Promise<this> {

@@ -1,5 +1,6 @@
 import { STATUS_CODES } from "node:http";
 import type { NextFunction, Request, Response } from "express";
+import { errors as natsErrors } from "@nats-io/transport-node";
 import { MeridianError } from "@meridian/contracts";
 import { currentContext, type Logger } from "@meridian/service-kit";
 
@@ -30,6 +31,18 @@ function toMeridianError(err: unknown): MeridianError {
   if (e?.type === "entity.parse.failed") return new MeridianError("BAD_REQUEST", "Request body is not valid JSON");
   if (e?.type === "charset.unsupported" || e?.type === "encoding.unsupported") {
     return new MeridianError("UNSUPPORTED_MEDIA_TYPE", "Unsupported body encoding");
+  }
+  // NATS calls outside the request client (the revoked-sessions check while NATS reconnects) fail the same way.
+  if (err instanceof natsErrors.TimeoutError || (err instanceof natsErrors.RequestError && err.cause instanceof natsErrors.TimeoutError)) {
+    return new MeridianError("TIMEOUT", "The message bus did not answer in time");
+  }
+  if (
+    err instanceof natsErrors.NoRespondersError ||
+    (err instanceof natsErrors.RequestError && err.isNoResponders()) ||
+    err instanceof natsErrors.ClosedConnectionError ||
+    err instanceof natsErrors.DrainingConnectionError
+  ) {
+    return new MeridianError("SERVICE_UNAVAILABLE", "The message bus is not available");
   }
   return new MeridianError("INTERNAL", "Internal error");
 }

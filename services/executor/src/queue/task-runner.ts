@@ -8,6 +8,7 @@ import {
   type AgentView,
   type CancelRunningMessage,
   type TaskError,
+  type TaskEventType,
   type TaskQueueMessage,
 } from "@meridian/contracts";
 import { runWithContext, type JsMsg, type Logger } from "@meridian/service-kit";
@@ -22,6 +23,8 @@ import { agentsWithConsumers, ensureAgentConsumer } from "./task-queue.js";
 type AbortReason = "cancelled" | "timeout" | "shutdown";
 
 const ABANDON_AFTER_ABORT_MS = 2000;
+/** An event still in the outbox after this long was left behind; younger ones are normally being published. */
+const EVENT_OUTBOX_GRACE_MS = 2000;
 
 /** A runtime that ignores its abort signal must not hold a slot forever: give it 2 s, then move on. */
 function settleOrAbandon<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
@@ -117,6 +120,9 @@ export class TaskRunner {
       this.logger.info("republishing unconfirmed task", { task_id: task.id, correlation_id: task.correlation_id });
       await enqueue(this.deps, task);
     }
+    // Events left unpublished by an executor that crashed (or lost NATS) after numbering them.
+    const republished = await this.deps.events.republishStale(EVENT_OUTBOX_GRACE_MS);
+    if (republished) this.logger.info("republished task events from the outbox", { count: republished });
     this.lastLoopError = undefined;
   }
 
@@ -296,10 +302,19 @@ export class TaskRunner {
     outcome: { ok: true; result: unknown } | { ok: false; error: unknown },
   ): Promise<void> {
     const reason = signal.aborted ? (signal.reason as AbortReason) : undefined;
-    const emitIf = async (row: Task | undefined, type: Parameters<ExecutorDeps["events"]["emit"]>[1], data: Record<string, unknown>) => {
-      if (row) await this.deps.events.emit(row, type, data);
-      else this.logger.warn("outcome discarded: this attempt no longer owns the task", { task_id: task.id, attempt: fence.attempt });
-      return row;
+    // The outcome and its event are stored in one transaction: a crash cannot leave a finished task without its terminal event.
+    const emitIf = async (write: (db: store.ExecutorDb) => Promise<Task | undefined>, type: TaskEventType, data: Record<string, unknown>) => {
+      const stored = await this.deps.db.transaction().execute(async (trx) => {
+        const row = await write(trx);
+        return row && { row, event: await this.deps.events.record(trx, row, type, data) };
+      });
+      if (stored) {
+        await this.deps.events.publish(stored.event);
+        return stored.row;
+      }
+      // The message is left alone too: it may be another executor's delivery now, and an ack would strand that run.
+      this.logger.warn("outcome discarded: this attempt no longer owns the task", { task_id: task.id, attempt: fence.attempt });
+      return undefined;
     };
 
     if (reason === "shutdown") {
@@ -314,14 +329,16 @@ export class TaskRunner {
     }
     if (reason === "timeout") {
       const error: TaskError = { code: "TIMEOUT", message: `No result within ${task.timeout_ms} ms` };
-      await emitIf(await store.finishAttempt(this.deps.db, fence, { status: "timed_out", error }), "timed_out", { error });
-      await msg.ackAck().catch(() => msg.ack());
+      const row = await emitIf((db) => store.finishAttempt(db, fence, { status: "timed_out", error }), "timed_out", { error });
+      if (row) await msg.ackAck().catch(() => msg.ack());
       return;
     }
     if (outcome.ok) {
-      const row = await emitIf(await store.finishAttempt(this.deps.db, fence, { status: "succeeded", result: outcome.result ?? null }), "succeeded", { result: outcome.result ?? null });
-      await msg.ackAck().catch(() => msg.ack());
-      if (row) this.logger.info("task succeeded", { task_id: task.id, attempt: fence.attempt });
+      const row = await emitIf((db) => store.finishAttempt(db, fence, { status: "succeeded", result: outcome.result ?? null }), "succeeded", { result: outcome.result ?? null });
+      if (row) {
+        await msg.ackAck().catch(() => msg.ack());
+        this.logger.info("task succeeded", { task_id: task.id, attempt: fence.attempt });
+      }
       return;
     }
     const err = outcome.error;
@@ -333,19 +350,20 @@ export class TaskRunner {
       ...(err instanceof RuntimeError && err.detail ? { detail: err.detail } : {}),
     };
     if (!retryable) {
-      await emitIf(await store.finishAttempt(this.deps.db, fence, { status: "failed", error }), "failed", { error });
-      await msg.ackAck().catch(() => msg.ack());
+      const row = await emitIf((db) => store.finishAttempt(db, fence, { status: "failed", error }), "failed", { error });
+      if (row) await msg.ackAck().catch(() => msg.ack());
       return;
     }
     if (fence.attempt >= task.max_attempts) {
-      await emitIf(await store.finishAttempt(this.deps.db, fence, { status: "dead_lettered", error }), "dead_lettered", { error, attempts: fence.attempt });
-      msg.term("attempts exhausted");
+      const row = await emitIf((db) => store.finishAttempt(db, fence, { status: "dead_lettered", error }), "dead_lettered", { error, attempts: fence.attempt });
+      if (row) msg.term("attempts exhausted");
       this.logger.warn("task dead-lettered", { task_id: task.id, attempts: fence.attempt });
       return;
     }
     const delayMs = task.backoff_ms[fence.attempt - 1] ?? task.backoff_ms.at(-1) ?? 1000;
-    const row = await emitIf(await store.scheduleRetry(this.deps.db, fence, error, delayMs), "retrying", { error, next_attempt: fence.attempt + 1, delay_ms: delayMs });
-    if (row) await enqueue(this.deps, row);
+    const row = await emitIf((db) => store.scheduleRetry(db, fence, error, delayMs), "retrying", { error, next_attempt: fence.attempt + 1, delay_ms: delayMs });
+    if (!row) return;
+    await enqueue(this.deps, row);
     await msg.ackAck().catch(() => msg.ack());
   }
 

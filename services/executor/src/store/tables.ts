@@ -1,5 +1,5 @@
 import type { ColumnType, Selectable } from "kysely";
-import type { TaskError, TaskStatus } from "@meridian/contracts";
+import type { TaskError, TaskEvent, TaskStatus } from "@meridian/contracts";
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
@@ -41,9 +41,18 @@ export interface TaskLogsTable {
   at: Timestamp;
 }
 
+/** A task event whose sequence number is taken and whose publish is not confirmed yet. */
+export interface TaskEventOutboxTable {
+  task_id: string;
+  seq: number;
+  event: Json<Omit<TaskEvent, "seq">>;
+  created_at: Timestamp;
+}
+
 export interface ExecutorDatabase {
   tasks: TasksTable;
   task_logs: TaskLogsTable;
+  task_event_outbox: TaskEventOutboxTable;
 }
 
 export type Task = Selectable<TasksTable>;

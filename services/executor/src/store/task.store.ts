@@ -1,5 +1,5 @@
 import { sql, type Kysely } from "kysely";
-import type { ListTasksRequest, TaskError, TaskStatus } from "@meridian/contracts";
+import type { ListTasksRequest, TaskError, TaskEvent, TaskStatus } from "@meridian/contracts";
 import type { ExecutorDatabase, Task } from "./tables.js";
 
 export type ExecutorDb = Kysely<ExecutorDatabase>;
@@ -203,14 +203,38 @@ export async function requeueTask(db: ExecutorDb, id: string): Promise<Task | un
     .executeTakeFirst();
 }
 
-export async function nextEventSeq(db: ExecutorDb, id: string): Promise<number> {
-  const row = await db
-    .updateTable("tasks")
-    .set({ event_seq: sql`event_seq + 1` })
-    .where("id", "=", id)
-    .returning("event_seq")
-    .executeTakeFirstOrThrow();
-  return row.event_seq;
+/**
+ * Take the task's next event number and keep the event in the outbox, in one statement: a crash after
+ * it leaves an event to publish again, never a gap in the numbers.
+ */
+export async function recordEvent(db: ExecutorDb, event: Omit<TaskEvent, "seq">): Promise<TaskEvent> {
+  const { rows } = await sql<{ seq: number }>`
+    with next as (update tasks set event_seq = event_seq + 1 where id = ${event.task_id} returning event_seq)
+    insert into task_event_outbox (task_id, seq, event)
+    select ${event.task_id}, next.event_seq, ${JSON.stringify(event)}::jsonb from next
+    returning seq`.execute(db);
+  const row = rows[0];
+  if (!row) throw new Error(`task ${event.task_id} not found`);
+  return { ...event, seq: row.seq };
+}
+
+/** The stream confirmed the event: it leaves the outbox. */
+export async function deleteOutboxEvent(db: ExecutorDb, taskId: string, seq: number): Promise<void> {
+  await db.deleteFrom("task_event_outbox").where("task_id", "=", taskId).where("seq", "=", seq).execute();
+}
+
+/** Events left unconfirmed for a while (their executor crashed or lost NATS), oldest first. */
+export async function staleOutboxEvents(db: ExecutorDb, olderThanMs: number, limit = 500): Promise<TaskEvent[]> {
+  const rows = await db
+    .selectFrom("task_event_outbox")
+    .select(["seq", "event"])
+    .where("created_at", "<", sql<Date>`now() - make_interval(secs => ${olderThanMs / 1000})`)
+    .orderBy("created_at")
+    .orderBy("task_id")
+    .orderBy("seq")
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({ ...(r.event as Omit<TaskEvent, "seq">), seq: r.seq }));
 }
 
 export async function insertLog(db: ExecutorDb, line: { task_id: string; attempt: number; level: string; message: string }): Promise<void> {
