@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   const stack = new Stack(nats.url);
   let nc: NatsConnection | undefined;
   try {
-    await stack.start({ agentRegistry: true, executors: 1, gatewayEnv: { LOG_LEVEL: "warn" }, executorEnv: { LOG_LEVEL: "warn" } });
+    await stack.start({ agentRegistry: true, executors: 1 });
     nc = await connect({ servers: nats.url });
     const user = newUser();
     await http(stack.gatewayUrl, "POST", "/api/v1/auth/register", { body: user });

@@ -130,9 +130,9 @@ export class TaskRunner {
     return !this.options.onlyAgents || this.options.onlyAgents.includes(agent);
   }
 
+  /** From the directory's cache, which registry events invalidate, so changes apply without a request per task. */
   private async agentOrUndefined(name: string): Promise<AgentView | undefined> {
     try {
-      this.deps.agents.forget(name);
       return await this.deps.agents.get(name);
     } catch (err) {
       if (err instanceof MeridianError && err.code === "NOT_FOUND") return undefined;
