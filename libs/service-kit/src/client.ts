@@ -2,6 +2,20 @@ import { errors, headers as natsHeaders, type NatsConnection } from "@nats-io/tr
 import { Headers, MeridianError, type ErrorPayload, type Principal } from "@meridian/contracts";
 import { currentContext } from "./context.js";
 
+/** NATS failures as Meridian errors: no responders or no connection → 503, timeout → 504; others undefined. */
+export function fromNatsError(err: unknown): MeridianError | undefined {
+  if (err instanceof errors.NoRespondersError || (err instanceof errors.RequestError && err.isNoResponders())) {
+    return new MeridianError("SERVICE_UNAVAILABLE", "The service that owns this request is not available");
+  }
+  if (err instanceof errors.TimeoutError || (err instanceof errors.RequestError && err.cause instanceof errors.TimeoutError)) {
+    return new MeridianError("TIMEOUT", "The service did not answer in time");
+  }
+  if (err instanceof errors.ClosedConnectionError || err instanceof errors.DrainingConnectionError) {
+    return new MeridianError("SERVICE_UNAVAILABLE", "The message bus is not available");
+  }
+  return undefined;
+}
+
 export interface RequestOptions {
   timeoutMs: number;
   correlationId?: string;
@@ -21,16 +35,7 @@ export async function requestJson<R>(nc: NatsConnection, subject: string, body: 
   try {
     msg = await nc.request(subject, JSON.stringify(body ?? {}), { timeout: options.timeoutMs, headers: h });
   } catch (err) {
-    if (err instanceof errors.NoRespondersError || (err instanceof errors.RequestError && err.isNoResponders())) {
-      throw new MeridianError("SERVICE_UNAVAILABLE", "The service that owns this request is not available");
-    }
-    if (err instanceof errors.TimeoutError || (err instanceof errors.RequestError && err.cause instanceof errors.TimeoutError)) {
-      throw new MeridianError("TIMEOUT", "The service did not answer in time");
-    }
-    if (err instanceof errors.ClosedConnectionError || err instanceof errors.DrainingConnectionError) {
-      throw new MeridianError("SERVICE_UNAVAILABLE", "The message bus is not available");
-    }
-    throw err;
+    throw fromNatsError(err) ?? err;
   }
   if (msg.headers?.get(Headers.serviceErrorCode)) {
     let payload: Partial<ErrorPayload> | undefined;

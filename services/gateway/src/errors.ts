@@ -1,8 +1,7 @@
 import { STATUS_CODES } from "node:http";
 import type { NextFunction, Request, Response } from "express";
-import { errors as natsErrors } from "@nats-io/transport-node";
 import { MeridianError } from "@meridian/contracts";
-import { currentContext, type Logger } from "@meridian/service-kit";
+import { currentContext, fromNatsError, type Logger } from "@meridian/service-kit";
 
 /** The one JSON error body every failure leaves the gateway with. */
 export interface ErrorEnvelope {
@@ -33,17 +32,8 @@ function toMeridianError(err: unknown): MeridianError {
     return new MeridianError("UNSUPPORTED_MEDIA_TYPE", "Unsupported body encoding");
   }
   // NATS calls outside the request client (the revoked-sessions check while NATS reconnects) fail the same way.
-  if (err instanceof natsErrors.TimeoutError || (err instanceof natsErrors.RequestError && err.cause instanceof natsErrors.TimeoutError)) {
-    return new MeridianError("TIMEOUT", "The message bus did not answer in time");
-  }
-  if (
-    err instanceof natsErrors.NoRespondersError ||
-    (err instanceof natsErrors.RequestError && err.isNoResponders()) ||
-    err instanceof natsErrors.ClosedConnectionError ||
-    err instanceof natsErrors.DrainingConnectionError
-  ) {
-    return new MeridianError("SERVICE_UNAVAILABLE", "The message bus is not available");
-  }
+  const fromNats = fromNatsError(err);
+  if (fromNats) return fromNats;
   return new MeridianError("INTERNAL", "Internal error");
 }
 
