@@ -221,4 +221,31 @@ describe("e2e: tasks through the gateway", function () {
     expect(lines.map((l) => l.message)).to.include.members(["task queued", "task started", "task succeeded"]);
     expect(lines.every((l) => l.correlation_id === correlationId), JSON.stringify(lines)).to.equal(true);
   });
+
+  it("when an agent's concurrency is 2 and two executor processes pull, then never more than 2 run at once", async () => {
+    const second = await stack.startExecutor();
+    try {
+      const { token } = await signedIn();
+      const agent = await createAgent(token, { runtime: "sleep", concurrency: 2 });
+      const submitted = await Promise.all(Array.from({ length: 8 }, () => submit(token, { agent: agent.name, input: { ms: 400 } })));
+      const done = await Promise.all(submitted.map((r) => inStatus(token, r.body.id, isFinalStatus, "a concurrency-limited task")));
+      expect(done.every((t) => t.status === "succeeded")).to.equal(true);
+      // The most runs that overlap at any instant, from the stored start and finish times.
+      const edges = done.flatMap((t) => [
+        { at: Date.parse(t.started_at!), delta: 1 },
+        { at: Date.parse(t.finished_at!), delta: -1 },
+      ]);
+      edges.sort((a, b) => a.at - b.at || a.delta - b.delta);
+      let running = 0;
+      let most = 0;
+      for (const e of edges) most = Math.max(most, (running += e.delta));
+      expect(most).to.equal(2);
+      const ranOn = (p: typeof second) => done.filter((t) => p.lines.some((l) => l.message === "task succeeded" && l.task_id === t.id)).length;
+      expect(ranOn(stack.executors[0]!) + ranOn(second)).to.equal(8);
+      expect(ranOn(second)).to.be.above(0);
+      expect(ranOn(stack.executors[0]!)).to.be.above(0);
+    } finally {
+      await second.stop();
+    }
+  });
 });
