@@ -342,4 +342,28 @@ describe("e2e: realtime task events over Socket.IO", function () {
       for (const client of clients) client.disconnect();
     });
   });
+
+  describe("slow clients", () => {
+    it("when a client stops reading, then it is dropped and the others still get every event", async () => {
+      const replica = await stack.startRealtime({ SLOW_CLIENT_MAX_BUFFERED: "10" });
+      const token = await signedIn();
+      const agent = await sleepAgent(token);
+      // A raw Engine.IO long-polling client that completes the handshake, then never polls again:
+      // everything the server sends it piles up in its write buffer.
+      const base = `${replica.url}/socket.io/?EIO=4&transport=polling`;
+      const open = await (await fetch(base)).text();
+      const sid = (JSON.parse(open.slice(1)) as { sid: string }).sid;
+      await fetch(`${base}&sid=${sid}`, { method: "POST", body: `40${JSON.stringify({ token })}`, headers: { "content-type": "text/plain" } });
+      expect(await (await fetch(`${base}&sid=${sid}`)).text()).to.match(/^40/);
+
+      const healthy = await connect(replica.url, { token });
+      const seen = record(healthy);
+      const id = await submit(token, agent, 1500);
+      await finished(seen.events, id);
+      const mine = ofTask(seen.events, id);
+      expect(mine.map((e) => e.seq)).to.deep.equal(mine.map((_, i) => i + 1));
+      await waitFor(() => replica.lines.some((l) => l.message === "slow client disconnected"), { what: "the slow client to be dropped" });
+      await replica.stop();
+    });
+  });
 });
