@@ -1,3 +1,4 @@
+import { MeridianError } from "@meridian/contracts";
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -166,4 +167,15 @@ export async function runScript(script: string, env: Record<string, string>): Pr
   child.stderr.on("data", (c: Buffer) => (output += c.toString()));
   const code = await new Promise<number>((resolve) => child.once("exit", (c) => resolve(c ?? -1)));
   if (code !== 0) throw new Error(`${script} exited ${code}: ${output}`);
+}
+
+/** The MeridianError a request was refused with; fails when it succeeded or failed some other way. */
+export async function refusal(promise: Promise<unknown>): Promise<MeridianError> {
+  try {
+    await promise;
+  } catch (err) {
+    if (err instanceof MeridianError) return err;
+    throw new Error(`expected a MeridianError, got: ${String(err)}`, { cause: err });
+  }
+  throw new Error("expected the request to be refused");
 }

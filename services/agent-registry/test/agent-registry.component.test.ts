@@ -1,10 +1,10 @@
 import { expect } from "chai";
+import { refusal } from "@meridian/service-kit/testing";
 import { jetstream, StorageType, type JsMsg } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/transport-node";
 import {
   agentEventSubject,
   Headers,
-  MeridianError,
   REDACTED,
   Streams,
   Subjects,
@@ -16,15 +16,7 @@ import {
 } from "@meridian/contracts";
 import { agentName, AgentRegistryTestContext, apiKeyPrincipal, principalFor } from "./agent-registry-context.js";
 
-async function refused(promise: Promise<unknown>): Promise<MeridianError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).to.be.instanceOf(MeridianError);
-    return err as MeridianError;
-  }
-  throw new Error("expected the request to be refused");
-}
+const refused = refusal;
 
 describe("agent-registry service over NATS", function () {
   const ctx = new AgentRegistryTestContext();

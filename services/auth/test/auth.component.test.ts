@@ -1,7 +1,7 @@
 import { expect } from "chai";
+import { refusal } from "@meridian/service-kit/testing";
 import { createLocalJWKSet, jwtVerify } from "jose";
 import {
-  MeridianError,
   Subjects,
   type ApiKeyCreated,
   type ApiKeyView,
@@ -14,15 +14,7 @@ import {
 import { RevokedSessions } from "@meridian/service-kit";
 import { AuthTestContext, newUser } from "./auth-context.js";
 
-async function refused(promise: Promise<unknown>): Promise<MeridianError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).to.be.instanceOf(MeridianError);
-    return err as MeridianError;
-  }
-  throw new Error("expected the request to be refused");
-}
+const refused = refusal;
 
 describe("auth service over NATS", function () {
   const ctx = new AuthTestContext();

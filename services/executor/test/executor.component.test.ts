@@ -1,17 +1,9 @@
 import { expect } from "chai";
-import { MeridianError, Subjects, type TaskList, type TaskLogs, type TaskView } from "@meridian/contracts";
-import { waitFor } from "@meridian/service-kit/testing";
+import { Subjects, type TaskList, type TaskLogs, type TaskView } from "@meridian/contracts";
+import { waitFor, refusal } from "@meridian/service-kit/testing";
 import { ExecutorTestContext, user } from "./executor-context.js";
 
-async function refused(promise: Promise<unknown>): Promise<MeridianError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).to.be.instanceOf(MeridianError);
-    return err as MeridianError;
-  }
-  throw new Error("expected a refusal");
-}
+const refused = refusal;
 
 describe("executor: tasks over NATS and the JetStream queue", function () {
   this.timeout(60_000);
