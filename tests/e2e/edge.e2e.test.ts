@@ -65,6 +65,15 @@ describe("e2e: the gateway edge", function () {
       expect(Number(res.headers.get("x-process-time"))).to.be.a("number").within(0, 1000);
     });
 
+    it("when a request takes longer than SLOW_REQUEST_MS, then a warning is logged with its timing", async () => {
+      const strict = await stack.startGateway({ SLOW_REQUEST_MS: "1" });
+      await http(strict.url, "POST", "/api/v1/auth/register", { body: newUser(), headers: { "x-correlation-id": "slow-req-1" } });
+      const line = await waitFor(() => strict.lines.find((l) => l.message === "slow request" && l.correlation_id === "slow-req-1"), { what: "slow request warning" });
+      expect(line).to.include({ level: "warn", threshold_ms: 1, path: "/api/v1/auth/register" });
+      expect(line.duration_ms).to.be.a("number").above(1);
+      await strict.stop();
+    });
+
     it("when a request is logged, then no token or password appears in any log line", async () => {
       const user = newUser("Never-Logged-Pass-1!");
       await call("POST", "/api/v1/auth/register", { body: user });
