@@ -1,3 +1,5 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -277,95 +279,126 @@ describe("e2e: executor faults (private nats-server)", function () {
   it("when executors are killed and started and nats-server restarts during a burst, then the history shows every accepted task done exactly once", async () => {
     const began = Date.now();
     const stats = { accepted: 0, retried: 0, kills: 0, starts: 0, restarts: 0 };
-    await withExecutors(3, fastRedelivery, async (initial) => {
-      const live = [...initial];
-      const { id: ownerId, token } = await signedIn();
-      const agent = await createAgent(token, { runtime: "sleep", concurrency: 8 });
-      const requests = Array.from({ length: 40 }, (_, i) => ({ i, key: uniqueName(`chaos-${i}`), ms: 100 + Math.floor(Math.random() * 400) }));
-      const accepted = new Map<number, string>();
-      const deadline = Date.now() + 40_000;
-      let over = false;
-
-      /** One logical request: retried with the same Idempotency-Key until a 200/202 or the deadline. */
-      async function submit(r: (typeof requests)[number]): Promise<void> {
-        for (let attempt = 0; !over && Date.now() < deadline; attempt++) {
-          if (attempt > 0) stats.retried++;
-          const res = await call<TaskView>("POST", "/api/v1/tasks", {
-            token,
-            body: { agent: agent.name, input: { ms: r.ms, i: r.i } },
-            headers: { "idempotency-key": r.key },
-          }).catch(() => undefined);
-          if (res && [200, 202].includes(res.status)) {
-            accepted.set(r.i, res.body.id);
-            return;
-          }
-          if (res && res.status < 500) throw new Error(`request ${r.i}: unexpected ${res.status} ${res.text}`);
-          await pause(200);
-        }
-      }
-      async function client(share: typeof requests): Promise<void> {
-        for (const r of share) {
-          if (over) return;
-          await submit(r);
-          await pause(200 + Math.floor(Math.random() * 300));
-        }
-      }
-      async function nemesis(): Promise<void> {
-        for (let round = 0; round < 4 && !over; round++) {
-          await pause(600 + Math.floor(Math.random() * 600));
-          // Kill in the middle of work when there is some: an executor with a task started and not finished.
-          const busy = await waitFor(() => {
-            const candidates = live.filter((e) => unfinished(e).length > 0);
-            return candidates.length ? candidates : undefined;
-          }, { timeoutMs: 1000, intervalMs: 10 }).catch(() => live);
-          const victim = busy[Math.floor(Math.random() * busy.length)]!;
-          live.splice(live.indexOf(victim), 1);
-          await victim.stop("SIGKILL");
-          stats.kills++;
-          if (round === 1) {
-            await restartNats();
-            stats.restarts++;
-            // A replica that cannot reach the registry at start exits 1, as documented; a supervisor waits for the stack first.
-            await waitFor(async () => (await call("GET", "/health/ready")).status === 200, { timeoutMs: 15_000, what: "the stack ready again" });
-          }
-          const fresh = await stack.startExecutor({ RECONCILE_INTERVAL_MS: "300", ...fastRedelivery });
-          initial.push(fresh);
-          live.push(fresh);
-          stats.starts++;
-        }
-      }
-
-      try {
-        await Promise.all([...[0, 1, 2, 3].map((c) => client(requests.filter((r) => r.i % 4 === c))), nemesis()]);
-      } finally {
-        over = true;
-      }
-      stats.accepted = accepted.size;
-      expect(accepted.size, "every logical request accepted before the deadline").to.equal(requests.length);
-      const ids = [...accepted.values()];
-      expect(new Set(ids).size, "one task per logical request").to.equal(ids.length);
-
-      const views = new Map<string, TaskView>();
-      for (const id of ids) views.set(id, await settled(token, id, 30_000));
-      const history = await historiesOf(ownerId, ids);
-
-      const problems: string[] = [];
-      for (const [i, id] of accepted) {
-        const view = views.get(id)!;
-        if (view.status !== "succeeded") problems.push(`${id}: view ${view.status}`);
-        if ((view.input as { i: number }).i !== i) problems.push(`${id}: input of another request`);
-        problems.push(...historyProblems(id, history.get(id) ?? []));
-      }
-      problems.push(...secondCompletions(ids).map((l) => `${String(l.task_id)}: completed again by an executor that had lost it`));
-      const stored = await call<TaskList>("GET", `/api/v1/tasks?agent=${agent.name}&limit=100`, { token });
-      expect(stored.body.total, "no duplicate task from a retried submission").to.equal(requests.length);
-      expect(stored.body.items.every((t) => t.status === "succeeded")).to.equal(true);
-      const rerun = ids.filter((id) => (history.get(id) ?? []).filter((e) => e.type === "started").length > 1).length;
-      process.stdout.write(
-        `      chaos: ${stats.accepted} accepted, ${stats.retried} retried submissions, ${stats.kills} kills, ${stats.starts} starts, ` +
-          `${stats.restarts} nats restart, ${rerun} tasks run again after a kill, ${((Date.now() - began) / 1000).toFixed(1)} s\n`,
-      );
-      expect(problems, warningsAbout(problems).join("\n")).to.deep.equal([]);
+    // The test agent: a webhook (http runtime) that applies each task's side effect once, keyed by the
+    // Meridian-Task-Id header as an idempotent agent must, and records every call it gets.
+    const calls: Array<{ header: string; body: string; attempt: number }> = [];
+    const effects = new Map<string, number>();
+    const recorder = createServer((req, res) => {
+      let raw = "";
+      req.on("data", (c: Buffer) => (raw += c.toString()));
+      req.on("end", () => {
+        const payload = JSON.parse(raw) as { task_id: string; attempt: number; input: { ms: number } };
+        const header = String(req.headers["meridian-task-id"]);
+        calls.push({ header, body: payload.task_id, attempt: payload.attempt });
+        setTimeout(() => {
+          if (!effects.has(header)) effects.set(header, calls.length);
+          res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ applied: header }));
+        }, payload.input.ms);
+      });
     });
+    await new Promise<void>((resolve) => recorder.listen(0, "127.0.0.1", () => resolve()));
+    const recorderUrl = `http://127.0.0.1:${(recorder.address() as AddressInfo).port}/effect`;
+    const chaosEnv = { ...fastRedelivery, HTTP_ALLOW_LIST: "127.0.0.1" };
+    try {
+      await withExecutors(3, chaosEnv, async (initial) => {
+        const live = [...initial];
+        const { id: ownerId, token } = await signedIn();
+        const agent = await createAgent(token, { runtime: "http", config: { url: recorderUrl }, concurrency: 8 });
+        const requests = Array.from({ length: 40 }, (_, i) => ({ i, key: uniqueName(`chaos-${i}`), ms: 100 + Math.floor(Math.random() * 400) }));
+        const accepted = new Map<number, string>();
+        const deadline = Date.now() + 40_000;
+        let over = false;
+
+        /** One logical request: retried with the same Idempotency-Key until a 200/202 or the deadline. */
+        async function submit(r: (typeof requests)[number]): Promise<void> {
+          for (let attempt = 0; !over && Date.now() < deadline; attempt++) {
+            if (attempt > 0) stats.retried++;
+            const res = await call<TaskView>("POST", "/api/v1/tasks", {
+              token,
+              body: { agent: agent.name, input: { ms: r.ms, i: r.i } },
+              headers: { "idempotency-key": r.key },
+            }).catch(() => undefined);
+            if (res && [200, 202].includes(res.status)) {
+              accepted.set(r.i, res.body.id);
+              return;
+            }
+            if (res && res.status < 500) throw new Error(`request ${r.i}: unexpected ${res.status} ${res.text}`);
+            await pause(200);
+          }
+        }
+        async function client(share: typeof requests): Promise<void> {
+          for (const r of share) {
+            if (over) return;
+            await submit(r);
+            await pause(200 + Math.floor(Math.random() * 300));
+          }
+        }
+        async function nemesis(): Promise<void> {
+          for (let round = 0; round < 4 && !over; round++) {
+            await pause(600 + Math.floor(Math.random() * 600));
+            // Kill in the middle of work when there is some: an executor with a task started and not finished.
+            const busy = await waitFor(() => {
+              const candidates = live.filter((e) => unfinished(e).length > 0);
+              return candidates.length ? candidates : undefined;
+            }, { timeoutMs: 1000, intervalMs: 10 }).catch(() => live);
+            const victim = busy[Math.floor(Math.random() * busy.length)]!;
+            live.splice(live.indexOf(victim), 1);
+            await victim.stop("SIGKILL");
+            stats.kills++;
+            if (round === 1) {
+              await restartNats();
+              stats.restarts++;
+              // A replica that cannot reach the registry at start exits 1, as documented; a supervisor waits for the stack first.
+              await waitFor(async () => (await call("GET", "/health/ready")).status === 200, { timeoutMs: 15_000, what: "the stack ready again" });
+            }
+            const fresh = await stack.startExecutor({ RECONCILE_INTERVAL_MS: "300", ...chaosEnv });
+            initial.push(fresh);
+            live.push(fresh);
+            stats.starts++;
+          }
+        }
+
+        try {
+          await Promise.all([...[0, 1, 2, 3].map((c) => client(requests.filter((r) => r.i % 4 === c))), nemesis()]);
+        } finally {
+          over = true;
+        }
+        stats.accepted = accepted.size;
+        expect(accepted.size, "every logical request accepted before the deadline").to.equal(requests.length);
+        const ids = [...accepted.values()];
+        expect(new Set(ids).size, "one task per logical request").to.equal(ids.length);
+
+        const views = new Map<string, TaskView>();
+        for (const id of ids) views.set(id, await settled(token, id, 30_000));
+        const history = await historiesOf(ownerId, ids);
+
+        const problems: string[] = [];
+        for (const [i, id] of accepted) {
+          const view = views.get(id)!;
+          if (view.status !== "succeeded") problems.push(`${id}: view ${view.status}`);
+          if ((view.input as { i: number }).i !== i) problems.push(`${id}: input of another request`);
+          problems.push(...historyProblems(id, history.get(id) ?? []));
+        }
+        problems.push(...secondCompletions(ids).map((l) => `${String(l.task_id)}: completed again by an executor that had lost it`));
+        const stored = await call<TaskList>("GET", `/api/v1/tasks?agent=${agent.name}&limit=100`, { token });
+        expect(stored.body.total, "no duplicate task from a retried submission").to.equal(requests.length);
+        expect(stored.body.items.every((t) => t.status === "succeeded")).to.equal(true);
+        const rerun = ids.filter((id) => (history.get(id) ?? []).filter((e) => e.type === "started").length > 1).length;
+        // Side effects: every accepted task's effect applied exactly once; repeated calls (a killed attempt run
+        // again) always carried the same task id, so the idempotent agent absorbed them.
+        for (const id of ids) if (!effects.has(id)) problems.push(`${id}: side effect never applied`);
+        for (const c of calls) if (c.header !== c.body || !ids.includes(c.header)) problems.push(`call for ${c.header} (body ${c.body}) is not an accepted task`);
+        expect(effects.size, "one applied side effect per accepted task").to.equal(ids.length);
+        process.stdout.write(
+          `      chaos: ${stats.accepted} accepted, ${stats.retried} retried submissions, ${stats.kills} kills, ${stats.starts} starts, ` +
+            `${stats.restarts} nats restart, ${rerun} tasks run again after a kill, ${calls.length} agent calls for ${effects.size} applied effects, ` +
+            `${((Date.now() - began) / 1000).toFixed(1)} s\n`,
+        );
+        expect(problems, warningsAbout(problems).join("\n")).to.deep.equal([]);
+      });
+    } finally {
+      recorder.closeAllConnections();
+      await new Promise((resolve) => recorder.close(resolve));
+    }
   });
 });
