@@ -77,6 +77,13 @@ describe("executor: tasks over NATS and the JetStream queue", function () {
     expect(await settled(task.id)).to.deep.include({ status: "dead_lettered", attempts: 3 });
   });
 
+  it("when an http agent targets a loopback address, then the executor refuses the call and the task fails", async () => {
+    const agent = await ctx.createAgent(owner, { runtime: "http", config: { url: "http://127.0.0.1:9/hook" }, max_attempts: 3 });
+    const task = await submit({ agent: agent.name, input: {}, wait: 10 });
+    expect(task).to.deep.include({ status: "failed", attempts: 1 });
+    expect(task.error?.message).to.match(/127\.0\.0\.1|loopback|not allowed|refused/i);
+  });
+
   it("when an attempt fails for good, then the task fails without retrying", async () => {
     const agent = await ctx.createAgent(owner, { runtime: "sleep", max_attempts: 5 });
     const task = await submit({ agent: agent.name, input: { ms: 5, fail: true, retryable: false } });
