@@ -59,6 +59,8 @@ ensure_postgres() {
       fi
       log "postgres: starting cluster $version/main"
       pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+      # If the package's own scripts had started it already, the trust lines need a reload.
+      pg_ctlcluster --skip-systemctl-redirect "$version" main reload >/dev/null 2>&1 || true
     fi
     if ! port_open 5432; then
       # No system cluster: run our own, trust auth on loopback only, as the postgres user.
