@@ -1,4 +1,8 @@
-import { MeridianError } from "@meridian/contracts";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { MeridianError, type Principal } from "@meridian/contracts";
+import { requestJson } from "./client.js";
+import type { ServiceOptions, Stoppable } from "./lifecycle.js";
+import { createLogger, MemoryTransport, type Logger } from "./logger.js";
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -178,4 +182,30 @@ export async function refusal(promise: Promise<unknown>): Promise<MeridianError>
     throw new Error(`expected a MeridianError, got: ${String(err)}`, { cause: err });
   }
   throw new Error("expected the request to be refused");
+}
+
+/**
+ * One service started in-process against the real servers, with its log lines captured and a NATS
+ * connection to drive it through its subjects. Suites extend it with their own start().
+ */
+export class ServiceTestContext {
+  readonly logs = new MemoryTransport();
+  nc!: NatsConnection;
+  protected running?: Stoppable;
+
+  /** Migrate with `migrate`, start with `start` (logs captured), and connect a client. */
+  protected async boot(natsUrl: string, migrate: (logger: Logger) => Promise<unknown>, start: (options: ServiceOptions) => Promise<Stoppable>): Promise<void> {
+    await migrate(createLogger({ service: "test", silent: true }));
+    this.running = await start({ logTransports: [this.logs], silentLogs: true });
+    this.nc = await connect({ servers: natsUrl });
+  }
+
+  request<R>(subject: string, body: unknown, options: { principal?: Principal; correlationId?: string } = {}): Promise<R> {
+    return requestJson<R>(this.nc, subject, body, { timeoutMs: 5000, ...options });
+  }
+
+  async stop(): Promise<void> {
+    await this.nc?.close();
+    await this.running?.stop();
+  }
 }

@@ -1,10 +1,7 @@
 import { generateKeyPairSync } from "node:crypto";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import type { Principal } from "@meridian/contracts";
-import { createLogger, MemoryTransport, requestJson } from "@meridian/service-kit";
-import { testInfra, uniqueName } from "@meridian/service-kit/testing";
+import { ServiceTestContext, testInfra, uniqueName } from "@meridian/service-kit/testing";
 import { loadAuthConfig, type AuthConfig } from "../src/config.js";
-import { migrate, start, type RunningAuth } from "../src/service.js";
+import { migrate, start } from "../src/service.js";
 
 export function testKeyPem(): string {
   return generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
@@ -25,27 +22,13 @@ export function authTestEnv(extra: Record<string, string> = {}): Record<string, 
 }
 
 /** One running auth service against the real servers, plus a client connection to drive it over NATS. */
-export class AuthTestContext {
+export class AuthTestContext extends ServiceTestContext {
   config!: Readonly<AuthConfig>;
-  logs = new MemoryTransport();
-  nc!: NatsConnection;
-  private running?: RunningAuth;
 
   async start(env: Record<string, string> = {}): Promise<this> {
     this.config = loadAuthConfig(authTestEnv(env));
-    await migrate(this.config, createLogger({ service: "auth-test", silent: true }));
-    this.running = await start(this.config, { logTransports: [this.logs], silentLogs: true });
-    this.nc = await connect({ servers: this.config.NATS_URL });
+    await this.boot(this.config.NATS_URL, (logger) => migrate(this.config, logger), (options) => start(this.config, options));
     return this;
-  }
-
-  request<R>(subject: string, body: unknown, options: { principal?: Principal; correlationId?: string } = {}): Promise<R> {
-    return requestJson<R>(this.nc, subject, body, { timeoutMs: 5000, ...options });
-  }
-
-  async stop(): Promise<void> {
-    await this.nc?.close();
-    await this.running?.stop();
   }
 }
 

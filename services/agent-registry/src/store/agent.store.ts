@@ -1,22 +1,10 @@
 import { sql, type ExpressionBuilder, type Kysely } from "kysely";
-import type { AgentConfig, AgentRuntime } from "@meridian/contracts";
+import type { AgentRuntime, AgentView } from "@meridian/contracts";
 import type { Agent, AgentRegistryDatabase } from "./tables.js";
 
 export type AgentDb = Kysely<AgentRegistryDatabase>;
 
-export interface NewAgent {
-  name: string;
-  description: string | null;
-  runtime: AgentRuntime;
-  config: AgentConfig;
-  timeout_ms: number;
-  max_attempts: number;
-  backoff_ms: number[];
-  concurrency: number;
-  enabled: boolean;
-  owner_id: string;
-  owner_username: string;
-}
+export type NewAgent = Omit<AgentView, "created_at" | "updated_at" | "version">;
 
 export type AgentChanges = Partial<Pick<NewAgent, "description" | "runtime" | "config" | "timeout_ms" | "max_attempts" | "backoff_ms" | "concurrency" | "enabled">>;
 
