@@ -43,15 +43,32 @@ export const commonConfig = {
   SHUTDOWN_GRACE_MS: Joi.number().integer().min(0).max(600_000).default(10_000),
 };
 
-/** Joi with a `csv` type: "a, b" in the environment becomes ["a", "b"]. */
-export const JoiEnv = Joi.extend((joi) => ({
-  type: "csv",
-  base: joi.array(),
-  coerce: {
-    from: "string",
-    method: (value: string) => ({ value: value.split(",").map((s) => s.trim()).filter(Boolean) }),
-  },
-})) as typeof Joi & { csv: () => Joi.ArraySchema<string[]> };
+/** Joi with `csv` ("a, b" → ["a", "b"]) and `jsonArray` ('[{…}]' → [{…}]) types for environment values. */
+export const JoiEnv = Joi.extend(
+  (joi) => ({
+    type: "csv",
+    base: joi.array(),
+    coerce: {
+      from: "string",
+      method: (value: string) => ({ value: value.split(",").map((s) => s.trim()).filter(Boolean) }),
+    },
+  }),
+  (joi) => ({
+    type: "jsonArray",
+    base: joi.array(),
+    messages: { "jsonArray.parse": "{{#label}} must be a JSON array" },
+    coerce: {
+      from: "string",
+      method: (value: string, helpers) => {
+        try {
+          return { value: JSON.parse(value) as unknown };
+        } catch {
+          return { errors: [helpers.error("jsonArray.parse")] };
+        }
+      },
+    },
+  }),
+) as typeof Joi & { csv: () => Joi.ArraySchema<string[]>; jsonArray: () => Joi.ArraySchema };
 
 export interface MigrationConfig {
   DATABASE_URL: string;

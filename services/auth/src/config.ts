@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import Joi from "joi";
 import { MAX_ACCESS_TOKEN_TTL_S, PASSWORD_MIN } from "@meridian/contracts";
-import { commonConfig, loadConfig } from "@meridian/service-kit";
+import { commonConfig, JoiEnv, loadConfig } from "@meridian/service-kit";
 
 export interface AuthConfig {
   NODE_ENV: string;
@@ -13,6 +13,8 @@ export interface AuthConfig {
   DB_POOL_SIZE: number;
   JWT_PRIVATE_KEY: string;
   JWT_KEY_ID: string;
+  /** Keys retired from signing but still published for verification, until the tokens they signed expire. */
+  JWT_PREVIOUS_KEYS: Array<{ kid: string; publicKeyPem: string }>;
   JWT_ISSUER: string;
   JWT_AUDIENCE: string;
   ACCESS_TOKEN_TTL_S: number;
@@ -33,6 +35,15 @@ const schema = Joi.object<AuthConfig>({
     .required()
     .messages({ "string.pattern.base": "JWT_PRIVATE_KEY must be a PKCS#8 PEM (EC P-256) key" }),
   JWT_KEY_ID: Joi.string().pattern(/^[A-Za-z0-9._-]{1,64}$/).required(),
+  JWT_PREVIOUS_KEYS: JoiEnv.jsonArray()
+    .items(
+      Joi.object({
+        kid: Joi.string().pattern(/^[A-Za-z0-9._-]{1,64}$/).required(),
+        publicKeyPem: Joi.string().pattern(/-----BEGIN PUBLIC KEY-----/).required(),
+      }),
+    )
+    .default([])
+    .description("JSON: [{ kid, publicKeyPem }]"),
   JWT_ISSUER: Joi.string().default("meridian-auth"),
   JWT_AUDIENCE: Joi.string().default("meridian-api"),
   ACCESS_TOKEN_TTL_S: Joi.number().integer().min(30).max(MAX_ACCESS_TOKEN_TTL_S).default(900),

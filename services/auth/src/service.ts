@@ -48,6 +48,7 @@ export async function start(config: Readonly<AuthConfig>, options: StartOptions 
     signer: createTokenSigner({
       privateKeyPem: config.JWT_PRIVATE_KEY,
       keyId: config.JWT_KEY_ID,
+      previousKeys: [...config.JWT_PREVIOUS_KEYS],
       issuer: config.JWT_ISSUER,
       audience: config.JWT_AUDIENCE,
       ttlSeconds: config.ACCESS_TOKEN_TTL_S,

@@ -14,6 +14,11 @@ describe("auth config", () => {
   it("when the admin is half configured, then start-up fails", () => {
     expect(() => loadAuthConfig(authTestEnv({ ADMIN_USERNAME: "root" }))).to.throw(/ADMIN/);
   });
+  it("when the previous keys are not a JSON list of { kid, publicKeyPem }, then start-up fails", () => {
+    expect(() => loadAuthConfig(authTestEnv({ JWT_PREVIOUS_KEYS: "[{" }))).to.throw(/JWT_PREVIOUS_KEYS.* must be a JSON array/);
+    expect(() => loadAuthConfig(authTestEnv({ JWT_PREVIOUS_KEYS: '[{"kid":"x"}]' }))).to.throw(/publicKeyPem/);
+  });
+
   it("when valid, then the config is frozen", () => {
     const config = loadAuthConfig(authTestEnv());
     expect(Object.isFrozen(config)).to.equal(true);

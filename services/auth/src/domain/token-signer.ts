@@ -16,12 +16,21 @@ export interface TokenSigner {
 }
 
 /** Access tokens are ES256 JWTs signed here alone; verifiers get the public key with its `kid`. */
-export function createTokenSigner(opts: { privateKeyPem: string; keyId: string; issuer: string; audience: string; ttlSeconds: number }): TokenSigner {
+export function createTokenSigner(opts: {
+  privateKeyPem: string;
+  keyId: string;
+  issuer: string;
+  audience: string;
+  ttlSeconds: number;
+  /** Rotation: keys that signed earlier tokens, published until those tokens expire. */
+  previousKeys?: Array<{ kid: string; publicKeyPem: string }>;
+}): TokenSigner {
   const privateKey: KeyObject = createPrivateKey(opts.privateKeyPem);
   if (privateKey.asymmetricKeyType !== "ec" || privateKey.asymmetricKeyDetails?.namedCurve !== "prime256v1") {
     throw new Error("JWT_PRIVATE_KEY must be an EC P-256 key (ES256)");
   }
   const publicKey = createPublicKey(privateKey);
+  const previous = (opts.previousKeys ?? []).map(({ kid, publicKeyPem }) => ({ kid, key: createPublicKey(publicKeyPem) }));
   return {
     ttlSeconds: opts.ttlSeconds,
     sign: (claims) =>
@@ -42,7 +51,9 @@ export function createTokenSigner(opts: { privateKeyPem: string; keyId: string; 
     signingKeys: async () => ({
       issuer: opts.issuer,
       audience: opts.audience,
-      keys: [{ ...(await exportJWK(publicKey)), kid: opts.keyId, alg: "ES256", use: "sig" }],
+      keys: await Promise.all(
+        [{ kid: opts.keyId, key: publicKey }, ...previous].map(async ({ kid, key }) => ({ ...(await exportJWK(key)), kid, alg: "ES256", use: "sig" })),
+      ),
     }),
   };
 }
