@@ -70,6 +70,17 @@ export const JoiEnv = Joi.extend(
   }),
 ) as typeof Joi & { csv: () => Joi.ArraySchema<string[]>; jsonArray: () => Joi.ArraySchema };
 
+/** Config keys of a service that owns a PostgreSQL schema (see {@link databaseConfig}). */
+export interface DatabaseConfig {
+  DATABASE_URL: string;
+  DB_POOL_SIZE: number;
+}
+
+export const databaseConfig = {
+  DATABASE_URL: Joi.string().uri({ scheme: ["postgres", "postgresql"] }).required(),
+  DB_POOL_SIZE: Joi.number().integer().min(1).max(100).default(10),
+};
+
 export interface MigrationConfig {
   DATABASE_URL: string;
   LOG_LEVEL: string;
@@ -80,7 +91,7 @@ export function loadMigrationConfig(service: string, source: Record<string, unkn
   return loadConfig<MigrationConfig>(
     service,
     Joi.object<MigrationConfig>({
-      DATABASE_URL: Joi.string().uri({ scheme: ["postgres", "postgresql"] }).required(),
+      DATABASE_URL: databaseConfig.DATABASE_URL,
       LOG_LEVEL: commonConfig.LOG_LEVEL,
     }),
     source,

@@ -1,8 +1,12 @@
-import { Kysely, Migrator, PostgresDialect, sql, type Migration } from "kysely";
+import { Kysely, Migrator, PostgresDialect, sql, type ColumnType, type Migration } from "kysely";
 import pg from "pg";
 import type { Logger } from "./logger.js";
 
 export type { Migration } from "kysely";
+
+/** A timestamptz column: read as a Date, written as a Date or ISO text, defaulted by the database. */
+export type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+export type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 
 export interface DatabaseOptions {
   connectionString: string;
@@ -15,6 +19,8 @@ export interface DatabaseOptions {
 export interface Database<DB> {
   db: Kysely<DB>;
   pool: pg.Pool;
+  /** One round trip; the health check every service's readiness runs. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -26,7 +32,7 @@ export function createDatabase<DB>({ connectionString, schema, poolSize = 10, lo
   const pool = new pg.Pool({ connectionString, max: poolSize, options: `-c search_path=${schema}` });
   pool.on("error", (err) => logger.error("idle postgres client failed", { error: err }));
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
-  return { db, pool, close: () => db.destroy() };
+  return { db, pool, ping: async () => void (await sql`select 1`.execute(db)), close: () => db.destroy() };
 }
 
 /** Apply every pending migration of one schema, in name order; throws on the first failure. */

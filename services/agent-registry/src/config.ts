@@ -1,20 +1,12 @@
 import Joi from "joi";
-import { commonConfig, loadConfig } from "@meridian/service-kit";
+import { commonConfig, loadConfig, type CommonConfig, type DatabaseConfig, databaseConfig } from "@meridian/service-kit";
 
-export interface AgentRegistryConfig {
-  NODE_ENV: string;
-  LOG_LEVEL: string;
-  NATS_URL: string;
-  NATS_REQUEST_TIMEOUT_MS: number;
-  SHUTDOWN_GRACE_MS: number;
-  DATABASE_URL: string;
-  DB_POOL_SIZE: number;
+export interface AgentRegistryConfig extends CommonConfig, DatabaseConfig {
 }
 
 const schema = Joi.object<AgentRegistryConfig>({
   ...commonConfig,
-  DATABASE_URL: Joi.string().uri({ scheme: ["postgres", "postgresql"] }).required(),
-  DB_POOL_SIZE: Joi.number().integer().min(1).max(100).default(10),
+  ...databaseConfig,
 });
 
 /** Read once at start. */

@@ -11,7 +11,6 @@ import {
   type RunningService,
   migrateSchema,
 } from "@meridian/service-kit";
-import { sql } from "kysely";
 import type { AgentRegistryConfig } from "./config.js";
 import type { AgentRegistryDeps } from "./domain/deps.js";
 import { createAgentEventPublisher, ensureAgentEventsStream } from "./events/agent-events.js";
@@ -55,7 +54,7 @@ export async function start(config: Readonly<AgentRegistryConfig>, options: Star
       service: ServiceNames.agentRegistry,
       version: VERSION,
       logger,
-      checks: { postgres: async () => void (await sql`select 1`.execute(database.db)) },
+      checks: { postgres: database.ping },
     }).subscription,
   );
   logger.info("agent-registry service started", { version: VERSION });

@@ -1,16 +1,9 @@
 import { readFileSync } from "node:fs";
 import Joi from "joi";
 import { MAX_ACCESS_TOKEN_TTL_S, PASSWORD_MIN } from "@meridian/contracts";
-import { commonConfig, JoiEnv, loadConfig } from "@meridian/service-kit";
+import { commonConfig, JoiEnv, loadConfig, type CommonConfig, type DatabaseConfig, databaseConfig } from "@meridian/service-kit";
 
-export interface AuthConfig {
-  NODE_ENV: string;
-  LOG_LEVEL: string;
-  NATS_URL: string;
-  NATS_REQUEST_TIMEOUT_MS: number;
-  SHUTDOWN_GRACE_MS: number;
-  DATABASE_URL: string;
-  DB_POOL_SIZE: number;
+export interface AuthConfig extends CommonConfig, DatabaseConfig {
   JWT_PRIVATE_KEY: string;
   JWT_KEY_ID: string;
   /** Keys retired from signing but still published for verification, until the tokens they signed expire. */
@@ -28,8 +21,7 @@ export interface AuthConfig {
 
 const schema = Joi.object<AuthConfig>({
   ...commonConfig,
-  DATABASE_URL: Joi.string().uri({ scheme: ["postgres", "postgresql"] }).required(),
-  DB_POOL_SIZE: Joi.number().integer().min(1).max(100).default(10),
+  ...databaseConfig,
   JWT_PRIVATE_KEY: Joi.string()
     .pattern(/-----BEGIN PRIVATE KEY-----/)
     .required()

@@ -11,7 +11,6 @@ import {
   type RunningService,
   migrateSchema,
 } from "@meridian/service-kit";
-import { sql } from "kysely";
 import type { AuthConfig } from "./config.js";
 import { ensureAdmin } from "./domain/accounts.js";
 import type { AuthDeps } from "./domain/deps.js";
@@ -68,7 +67,7 @@ export async function start(config: Readonly<AuthConfig>, options: StartOptions 
       service: ServiceNames.auth,
       version: VERSION,
       logger,
-      checks: { postgres: async () => void (await sql`select 1`.execute(database.db)) },
+      checks: { postgres: database.ping },
     }).subscription,
   );
   logger.info("auth service started", { version: VERSION });

@@ -1,15 +1,8 @@
 import { hostname } from "node:os";
 import Joi from "joi";
-import { commonConfig, JoiEnv, loadConfig } from "@meridian/service-kit";
+import { commonConfig, JoiEnv, loadConfig, type CommonConfig, type DatabaseConfig, databaseConfig } from "@meridian/service-kit";
 
-export interface ExecutorConfig {
-  NODE_ENV: string;
-  LOG_LEVEL: string;
-  NATS_URL: string;
-  NATS_REQUEST_TIMEOUT_MS: number;
-  SHUTDOWN_GRACE_MS: number;
-  DATABASE_URL: string;
-  DB_POOL_SIZE: number;
+export interface ExecutorConfig extends CommonConfig, DatabaseConfig {
   EXECUTOR_ID: string;
   ACK_WAIT_MS: number;
   MAX_CONCURRENCY: number;
@@ -21,8 +14,9 @@ export interface ExecutorConfig {
 
 const schema = Joi.object<ExecutorConfig>({
   ...commonConfig,
-  DATABASE_URL: Joi.string().uri({ scheme: ["postgres", "postgresql"] }).required(),
-  DB_POOL_SIZE: Joi.number().integer().min(2).max(100).default(10),
+  ...databaseConfig,
+  // Claims, outcomes and events run concurrently with the API: at least two connections.
+  DB_POOL_SIZE: databaseConfig.DB_POOL_SIZE.min(2),
   EXECUTOR_ID: Joi.string().pattern(/^[A-Za-z0-9._-]{1,64}$/).default(`${hostname()}-${process.pid}`),
   ACK_WAIT_MS: Joi.number().integer().min(1000).max(600_000).default(30_000),
   MAX_CONCURRENCY: Joi.number().integer().min(1).max(1000).default(32),

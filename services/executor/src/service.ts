@@ -1,4 +1,3 @@
-import { sql } from "kysely";
 import { ServiceNames, Streams, Subjects } from "@meridian/contracts";
 import {
   connectNats,
@@ -87,7 +86,7 @@ export async function start(config: Readonly<ExecutorConfig>, options: StartOpti
       version: VERSION,
       logger,
       checks: {
-        postgres: async () => void (await sql`select 1`.execute(database.db)),
+        postgres: database.ping,
         jetstream: async () => void (await jsm.getAccountInfo()),
         ...(runner ? { consuming: async () => runner!.health() } : {}),
       },

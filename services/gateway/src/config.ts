@@ -1,13 +1,8 @@
 import Joi from "joi";
 import { DownstreamHealthSubjects } from "@meridian/contracts";
-import { commonConfig, JoiEnv, loadConfig } from "@meridian/service-kit";
+import { commonConfig, JoiEnv, loadConfig, type CommonConfig } from "@meridian/service-kit";
 
-export interface GatewayConfig {
-  NODE_ENV: "development" | "test" | "production";
-  LOG_LEVEL: string;
-  NATS_URL: string;
-  NATS_REQUEST_TIMEOUT_MS: number;
-  SHUTDOWN_GRACE_MS: number;
+export interface GatewayConfig extends CommonConfig {
   HOST: string;
   PORT: number;
   PUBLIC_URL?: string;

@@ -1,13 +1,8 @@
 import { hostname } from "node:os";
 import Joi from "joi";
-import { commonConfig, JoiEnv, loadConfig } from "@meridian/service-kit";
+import { commonConfig, JoiEnv, loadConfig, type CommonConfig } from "@meridian/service-kit";
 
-export interface RealtimeConfig {
-  NODE_ENV: string;
-  LOG_LEVEL: string;
-  NATS_URL: string;
-  NATS_REQUEST_TIMEOUT_MS: number;
-  SHUTDOWN_GRACE_MS: number;
+export interface RealtimeConfig extends CommonConfig {
   HOST: string;
   PORT: number;
   REDIS_URL: string;

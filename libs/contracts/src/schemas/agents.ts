@@ -91,17 +91,7 @@ export const CreateAgentRequestSchema = Joi.object<ValidCreateAgentRequest>({
 const UPDATABLE = ["runtime", "description", "timeout_ms", "max_attempts", "backoff_ms", "concurrency", "enabled"] as const;
 
 /** `config` is checked against `runtime`, so it travels with it; `runtime` alone resets `config` to that runtime's default. */
-export interface UpdateAgentRequest {
-  name: string;
-  runtime?: AgentRuntime;
-  config?: AgentConfig;
-  description?: string | null;
-  timeout_ms?: number;
-  max_attempts?: number;
-  backoff_ms?: number[];
-  concurrency?: number;
-  enabled?: boolean;
-}
+export type UpdateAgentRequest = Pick<CreateAgentRequest, "name"> & Partial<Omit<CreateAgentRequest, "name">>;
 const updateFields = {
   runtime,
   config: configForRuntime,

@@ -1,8 +1,7 @@
-import type { ColumnType, Generated, Selectable } from "kysely";
+import type { NullableTimestamp, Timestamp } from "@meridian/service-kit";
+import type { Generated, Selectable } from "kysely";
 import type { Role, Scope } from "@meridian/contracts";
 
-type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
-type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 
 export interface UsersTable {
   id: Generated<string>;

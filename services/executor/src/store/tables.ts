@@ -1,8 +1,7 @@
+import type { NullableTimestamp, Timestamp } from "@meridian/service-kit";
 import type { ColumnType, Selectable } from "kysely";
 import type { TaskError, TaskEvent, TaskStatus } from "@meridian/contracts";
 
-type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
-type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 type Json<T> = ColumnType<T, string | undefined | null, string | null>;
 
 export interface TasksTable {
