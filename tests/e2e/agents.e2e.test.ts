@@ -3,7 +3,7 @@ import { jetstream } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { agentEventSubject, Headers, REDACTED, Streams, type AgentEvent, type AgentList, type AgentView } from "@meridian/contracts";
 import { testInfra, uniqueName, waitFor } from "@meridian/service-kit/testing";
-import { http, newUser } from "../support/http.js";
+import { http, signUp, createAgentVia } from "../support/http.js";
 import { Stack } from "../support/stack.js";
 
 interface Problem { path: string; message: string }
@@ -26,20 +26,9 @@ describe("e2e: agents through the gateway", function () {
     await stack.stop();
   });
 
-  async function signedIn() {
-    const user = newUser();
-    const registered = await call("POST", "/api/v1/auth/register", { body: user });
-    expect(registered.status).to.equal(201);
-    const login = await call("POST", "/api/v1/auth/login", { body: { username: user.username, password: user.password } });
-    expect(login.status).to.equal(200);
-    return { id: registered.body.id as string, username: user.username, token: login.body.access_token as string };
-  }
+  const signedIn = () => signUp(stack.gatewayUrl);
 
-  async function createAgent(token: string, body: Record<string, unknown>): Promise<AgentView> {
-    const res = await call<AgentView>("POST", "/api/v1/agents", { token, body });
-    expect(res.status, res.text).to.equal(201);
-    return res.body;
-  }
+  const createAgent = (token: string, body: Record<string, unknown>) => createAgentVia<AgentView>(stack.gatewayUrl, token, body);
 
   const problemPaths = (body: unknown) => ((body as { detail: Problem[] }).detail ?? []).map((p) => p.path);
 

@@ -1,7 +1,7 @@
 import { createPrivateKey } from "node:crypto";
 import { expect } from "chai";
 import { SignJWT } from "jose";
-import { http, newUser } from "../support/http.js";
+import { http, newUser, signUp } from "../support/http.js";
 import { signingKey, Stack } from "../support/stack.js";
 
 interface Tokens { access_token: string; refresh_token: string; token_type: string; expires_in: number }
@@ -14,14 +14,7 @@ describe("e2e: auth through the gateway", function () {
   before(() => stack.start());
   after(() => stack.stop());
 
-  async function signedIn() {
-    const user = newUser();
-    const registered = await call("POST", "/api/v1/auth/register", { body: user });
-    expect(registered.status).to.equal(201);
-    const login = await call<Tokens>("POST", "/api/v1/auth/login", { body: { username: user.username, password: user.password } });
-    expect(login.status).to.equal(200);
-    return { user, id: registered.body.id as string, tokens: login.body };
-  }
+  const signedIn = () => signUp(stack.gatewayUrl);
 
   it("when a user registers, then 201 with the user and no secret", async () => {
     const user = newUser();

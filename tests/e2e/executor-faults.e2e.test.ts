@@ -9,7 +9,7 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import pg from "pg";
 import { isFinalStatus, Streams, taskEventSubject, type AgentView, type TaskEvent, type TaskList, type TaskView } from "@meridian/contracts";
 import { startNatsServer, testInfra, uniqueName, waitFor, type NatsServerHandle } from "@meridian/service-kit/testing";
-import { http, newUser } from "../support/http.js";
+import { http, signUp, createAgentVia } from "../support/http.js";
 import { runScript, type ServiceProcess } from "../support/process.js";
 import { baseEnv, Stack } from "../support/stack.js";
 
@@ -81,20 +81,9 @@ describe("e2e: executor faults (private nats-server)", function () {
     }
   }
 
-  async function signedIn() {
-    const user = newUser();
-    const registered = await call("POST", "/api/v1/auth/register", { body: user });
-    expect(registered.status, registered.text).to.equal(201);
-    const login = await call("POST", "/api/v1/auth/login", { body: { username: user.username, password: user.password } });
-    expect(login.status, login.text).to.equal(200);
-    return { id: registered.body.id as string, token: login.body.access_token as string };
-  }
+  const signedIn = () => signUp(stack.gatewayUrl);
 
-  async function createAgent(token: string, body: Record<string, unknown>): Promise<AgentView> {
-    const res = await call<AgentView>("POST", "/api/v1/agents", { token, body: { name: uniqueName("fault").toLowerCase(), ...body } });
-    expect(res.status, res.text).to.equal(201);
-    return res.body;
-  }
+  const createAgent = (token: string, body: Record<string, unknown>) => createAgentVia<AgentView>(stack.gatewayUrl, token, body);
 
   const getTask = async (token: string, id: string) => (await call<TaskView>("GET", `/api/v1/tasks/${id}`, { token })).body;
   const whenRunning = (token: string, id: string) =>

@@ -12,7 +12,7 @@ import {
   type SubscribeRequest,
 } from "@meridian/contracts";
 import { uniqueName, waitFor } from "@meridian/service-kit/testing";
-import { http, newUser } from "../support/http.js";
+import { http, newUser, signUp } from "../support/http.js";
 import { Stack } from "../support/stack.js";
 
 type Refusal = Error & { data?: { code?: string } };
@@ -49,9 +49,7 @@ describe("e2e: realtime task events over Socket.IO", function () {
     return res.body.access_token as string;
   }
 
-  async function signedIn() {
-    return login(await register());
-  }
+  const signedIn = async () => (await signUp(stack.gatewayUrl)).token;
 
   function connect(url: string, auth: Record<string, unknown>, transports: string[] = ["websocket"]): Promise<Socket> {
     const socket = io(url, { auth, transports, reconnection: false, forceNew: true });

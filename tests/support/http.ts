@@ -36,3 +36,27 @@ export function newUser(password = "Sturdy-Passw0rd!") {
   const username = uniqueName("e2e").replace(/-/g, "_").slice(0, 32);
   return { username, email: `${username}@example.com`, password };
 }
+
+export interface TokenPair {
+  access_token: string;
+  refresh_token: string;
+  token_type: string;
+  expires_in: number;
+}
+
+/** Register a new user through the gateway and log in: the start of most end-to-end tests. */
+export async function signUp(base: string) {
+  const user = newUser();
+  const registered = await http(base, "POST", "/api/v1/auth/register", { body: user });
+  if (registered.status !== 201) throw new Error(`register answered ${registered.status}: ${registered.text}`);
+  const login = await http<TokenPair>(base, "POST", "/api/v1/auth/login", { body: { username: user.username, password: user.password } });
+  if (login.status !== 200) throw new Error(`login answered ${login.status}: ${login.text}`);
+  return { user, id: registered.body.id as string, username: user.username, token: login.body.access_token, tokens: login.body };
+}
+
+/** Create an agent through the gateway (a unique name unless the body has one); 201 or it throws. */
+export async function createAgentVia<T = Record<string, unknown>>(base: string, token: string, body: Record<string, unknown>): Promise<T> {
+  const res = await http<T>(base, "POST", "/api/v1/agents", { token, body: { name: uniqueName("agent").toLowerCase(), ...body } });
+  if (res.status !== 201) throw new Error(`create agent answered ${res.status}: ${res.text}`);
+  return res.body;
+}

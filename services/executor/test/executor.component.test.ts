@@ -32,7 +32,8 @@ describe("executor: tasks over NATS and the JetStream queue", function () {
     expect(events.map((e) => e.type)).to.deep.equal(["queued", "started", "succeeded"]);
     expect(events.map((e) => e.seq)).to.deep.equal([1, 2, 3]);
     expect(events.every((e) => e.correlation_id === "corr-exec-1" && e.task_id === task.id)).to.equal(true);
-    expect(ctx.logs.lines.some((l) => l.correlation_id === "corr-exec-1" && l.message === "task succeeded")).to.equal(true);
+    // The executor logs after its confirmed ack, which can come a moment after the reply.
+    await waitFor(() => ctx.logs.lines.some((l) => l.correlation_id === "corr-exec-1" && l.message === "task succeeded"), { what: "the executor's log line" });
   });
 
   it("when a task is submitted without wait, then it is queued at once and finishes later", async () => {

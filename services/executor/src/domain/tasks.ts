@@ -13,7 +13,7 @@ import {
   type TaskView,
 } from "@meridian/contracts";
 import { currentContext } from "@meridian/service-kit";
-import { ensureAgentConsumer, publishTaskMessage } from "../queue/task-queue.js";
+import { ensureAgentConsumerOnce, publishTaskMessage } from "../queue/task-queue.js";
 import * as store from "../store/task.store.js";
 import type { Task } from "../store/tables.js";
 import type { ExecutorDeps } from "./deps.js";
@@ -94,7 +94,7 @@ export async function submitTask(deps: ExecutorDeps, principal: Principal, req: 
     }
     return toTaskView(await waitForOutcome(deps, task, req.wait ?? 0));
   }
-  await ensureAgentConsumer(deps.jsm, agent, deps.ackWaitMs);
+  await ensureAgentConsumerOnce(deps.jsm, agent, deps.ackWaitMs);
   await deps.events.emit(task, "queued", { input_bytes: JSON.stringify(task.input ?? null).length });
   await enqueue(deps, task);
   deps.onAgentQueued(agent.name);
@@ -141,7 +141,7 @@ export async function requeueTask(deps: ExecutorDeps, principal: Principal, id: 
   const existing = await visibleTask(deps, principal, id);
   const task = await store.requeueTask(deps.db, id);
   if (!task) throw new MeridianError("CONFLICT", `A ${existing.status} task cannot be re-queued`);
-  await ensureAgentConsumer(deps.jsm, await deps.agents.get(task.agent), deps.ackWaitMs);
+  await ensureAgentConsumerOnce(deps.jsm, await deps.agents.get(task.agent), deps.ackWaitMs);
   await deps.events.emit(task, "queued", { requeued: true, generation: task.generation });
   await enqueue(deps, task);
   deps.onAgentQueued(task.agent);

@@ -107,6 +107,22 @@ export async function ensureAgentConsumer(jsm: JetStreamManager, agent: AgentVie
   }
 }
 
+const ensured = new WeakMap<JetStreamManager, Map<string, string>>();
+
+/**
+ * The submit path's form: ask the server once per agent and settings, not on every submission. The
+ * runner's reconcile calls ensureAgentConsumer itself every few seconds, which repairs a consumer
+ * removed behind our back.
+ */
+export async function ensureAgentConsumerOnce(jsm: JetStreamManager, agent: AgentView, ackWaitMs: number): Promise<void> {
+  const known = ensured.get(jsm) ?? new Map<string, string>();
+  ensured.set(jsm, known);
+  const settings = `${agent.concurrency}:${agent.max_attempts}:${ackWaitMs}`;
+  if (known.get(agent.name) === settings) return;
+  await ensureAgentConsumer(jsm, agent, ackWaitMs);
+  known.set(agent.name, settings);
+}
+
 /** Agent names that have a queue consumer (so tasks may be waiting), from the server. */
 export async function agentsWithConsumers(jsm: JetStreamManager): Promise<string[]> {
   const names: string[] = [];
