@@ -21,6 +21,8 @@ export const Subjects = {
   agents: {
     create: "meridian.agents.create",
     get: "meridian.agents.get",
+    /** By immutable id, full definition: for services (the executor), never forwarded by the gateway. */
+    getById: "meridian.agents.get-by-id",
     list: "meridian.agents.list",
     update: "meridian.agents.update",
     delete: "meridian.agents.delete",
@@ -28,6 +30,7 @@ export const Subjects = {
   },
   tasks: {
     submit: "meridian.tasks.submit",
+    submitBatch: "meridian.tasks.submit-batch",
     get: "meridian.tasks.get",
     list: "meridian.tasks.list",
     cancel: "meridian.tasks.cancel",
@@ -88,16 +91,19 @@ export const Streams = {
   taskEvents: { name: "MERIDIAN_TASK_EVENTS", subjects: ["meridian.events.task.>"] },
 } as const;
 
-/** `meridian.queue.tasks.<agent>`: the queue subject of one agent's tasks. */
-export function taskQueueSubject(agent: string): string {
-  return `meridian.queue.tasks.${agent}`;
+/**
+ * `meridian.queue.tasks.<agent id>`: the queue subject of one agent's tasks. Bound to the immutable id,
+ * never the name, so a name deleted and registered again by someone else never receives the old tasks.
+ */
+export function taskQueueSubject(agentId: string): string {
+  return `meridian.queue.tasks.${agentId}`;
 }
 
 export const TASK_CONSUMER_PREFIX = "executor-";
 
-/** Durable consumer of one agent's queue, shared by every executor replica. */
-export function taskConsumerName(agent: string): string {
-  return `${TASK_CONSUMER_PREFIX}${agent}`;
+/** Durable consumer of one agent's queue (by agent id), shared by every executor replica. */
+export function taskConsumerName(agentId: string): string {
+  return `${TASK_CONSUMER_PREFIX}${agentId}`;
 }
 
 /** Every event of one task, whoever owns it (a consumer filter). */

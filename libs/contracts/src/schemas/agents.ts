@@ -15,12 +15,21 @@ export interface HttpAgentConfig { url: string; headers?: Record<string, string>
 export type SdkAgentConfig = Record<string, never>;
 export type AgentConfig = EchoAgentConfig | SleepAgentConfig | HttpAgentConfig | SdkAgentConfig;
 
+/**
+ * Who may see and run an agent. `private` (the default): its owner and admins only. `public`: every user
+ * with the scopes may see and run it; the runtime and its settings stay the owner's (an http agent always
+ * calls the owner's url with the owner's headers), and the caller only supplies the input.
+ */
+export const AgentVisibilities = ["private", "public"] as const;
+export type AgentVisibility = (typeof AgentVisibilities)[number];
+
 export const AGENT_DEFAULTS = {
   timeout_ms: 300_000,
   max_attempts: 3,
   backoff_ms: [1000, 5000, 30_000],
   concurrency: 4,
   enabled: true,
+  visibility: "private",
 } as const;
 
 /** The settings each runtime accepts; unknown keys are refused. */
@@ -52,6 +61,7 @@ const timeoutMs = Joi.number().integer().min(1000).max(3_600_000);
 const maxAttempts = Joi.number().integer().min(1).max(20);
 const backoffMs = Joi.array().items(Joi.number().integer().min(0).max(3_600_000)).min(1).max(10);
 const concurrency = Joi.number().integer().min(1).max(1000);
+const visibility = Joi.string().valid(...AgentVisibilities).description("private: owner and admins only; public: every user may run it");
 
 export interface CreateAgentRequest {
   name: string;
@@ -63,6 +73,7 @@ export interface CreateAgentRequest {
   backoff_ms?: number[];
   concurrency?: number;
   enabled?: boolean;
+  visibility?: AgentVisibility;
 }
 /** What the schema yields: every optional setting has its default. */
 export type ValidCreateAgentRequest = Required<Omit<CreateAgentRequest, "description">> & { description?: string | null };
@@ -76,6 +87,7 @@ export const CreateAgentRequestSchema = Joi.object<ValidCreateAgentRequest>({
   backoff_ms: backoffMs.default([...AGENT_DEFAULTS.backoff_ms]),
   concurrency: concurrency.default(AGENT_DEFAULTS.concurrency),
   enabled: Joi.boolean().default(AGENT_DEFAULTS.enabled),
+  visibility: visibility.default(AGENT_DEFAULTS.visibility),
 }).example({
   name: "weather-fetcher",
   runtime: "http",
@@ -86,9 +98,10 @@ export const CreateAgentRequestSchema = Joi.object<ValidCreateAgentRequest>({
   backoff_ms: [1000, 5000, 30_000],
   concurrency: 8,
   enabled: true,
+  visibility: "private",
 });
 
-const UPDATABLE = ["runtime", "description", "timeout_ms", "max_attempts", "backoff_ms", "concurrency", "enabled"] as const;
+const UPDATABLE = ["runtime", "description", "timeout_ms", "max_attempts", "backoff_ms", "concurrency", "enabled", "visibility"] as const;
 
 /** `config` is checked against `runtime`, so it travels with it; `runtime` alone resets `config` to that runtime's default. */
 export type UpdateAgentRequest = Pick<CreateAgentRequest, "name"> & Partial<Omit<CreateAgentRequest, "name">>;
@@ -101,6 +114,7 @@ const updateFields = {
   backoff_ms: backoffMs,
   concurrency,
   enabled: Joi.boolean(),
+  visibility,
 };
 export const UpdateAgentRequestSchema = Joi.object<UpdateAgentRequest>({ name: agentName.required(), ...updateFields })
   .with("config", "runtime")
@@ -135,6 +149,10 @@ export const ListAgentsRequestSchema = Joi.object<ValidListAgentsRequest>({
   offset: Joi.number().integer().min(0).max(10_000).default(0),
 }).example({ runtime: "http", enabled: true, q: "weather", limit: 20, offset: 0 });
 
+/** Services only (the executor): an agent by its immutable id, whatever its name is now. */
+export interface AgentIdRequest { id: string }
+export const AgentIdRequestSchema = Joi.object<AgentIdRequest>({ id: uuid.required() });
+
 export interface AgentNameRequest { name: string }
 export const AgentNameRequestSchema = Joi.object<AgentNameRequest>({ name: agentName.required() })
   .example({ name: "weather-fetcher" });
@@ -147,6 +165,8 @@ export const REDACTED = "[redacted]";
  * http agent's `config.headers` (which may hold credentials) are {@link REDACTED}; events carry them in full.
  */
 export interface AgentView {
+  /** Immutable; a name deleted and registered again gets a new id. Tasks and queues are bound to it. */
+  id: string;
   name: string;
   description: string | null;
   runtime: AgentRuntime;
@@ -156,6 +176,7 @@ export interface AgentView {
   backoff_ms: number[];
   concurrency: number;
   enabled: boolean;
+  visibility: AgentVisibility;
   owner_id: string;
   owner_username: string;
   created_at: string;
@@ -164,6 +185,7 @@ export interface AgentView {
   version: number;
 }
 export const AgentViewSchema = Joi.object<AgentView>({
+  id: uuid.required(),
   name: Joi.string().required(),
   description: Joi.string().allow("", null).required(),
   runtime: runtime.required(),
@@ -173,12 +195,14 @@ export const AgentViewSchema = Joi.object<AgentView>({
   backoff_ms: Joi.array().items(Joi.number().integer()).required(),
   concurrency: Joi.number().integer().required(),
   enabled: Joi.boolean().required(),
+  visibility: visibility.required(),
   owner_id: uuid.required(),
   owner_username: Joi.string().required(),
   created_at: Joi.string().isoDate().required(),
   updated_at: Joi.string().isoDate().required(),
   version: Joi.number().integer().min(1).required().description("Incremented by every change"),
 }).example({
+  id: "9a7c3e1f-6b2d-4e8a-b1c0-2d3e4f5a6b7c",
   name: "weather-fetcher",
   description: "Fetches the forecast for a city",
   runtime: "http",
@@ -188,6 +212,7 @@ export const AgentViewSchema = Joi.object<AgentView>({
   backoff_ms: [1000, 5000, 30_000],
   concurrency: 8,
   enabled: true,
+  visibility: "private",
   owner_id: "5c1b0f6e-2f44-4c1e-9d0a-3f3a1d9e8b21",
   owner_username: "ada",
   created_at: "2026-11-23T10:00:00.000Z",

@@ -61,9 +61,15 @@ export const TaskEventCatalogue: Record<TaskEventType, { description: string; da
   progress: { description: "The agent reported progress.", data: { fraction: "0..1", message: "optional text" } },
   log: { description: "The agent logged a line.", data: { level: "info | warn | error", message: "the line" } },
   retrying: { description: "An attempt failed; another follows after a backoff.", data: { error: "{ code, message, retryable }", next_attempt: "number", delay_ms: "backoff" } },
-  succeeded: { description: "Finished with a result (terminal).", data: { result: "the agent's JSON result" } },
+  succeeded: {
+    description: "Finished with a result (terminal). A result larger than the executor's inline limit is not carried: fetch the task.",
+    data: { result: "the agent's JSON result, when small enough", result_bytes: "size of a result left out", result_ref: "the task's URL, when left out" },
+  },
   failed: { description: "Failed for good (terminal).", data: { error: "{ code, message, retryable, detail? }" } },
-  cancelled: { description: "Cancelled by its owner or an admin (terminal).", data: { was_running: "boolean", by: "username" } },
+  cancelled: {
+    description: "Cancelled by its owner or an admin, or because its agent was deleted (terminal).",
+    data: { was_running: "boolean", by: "username (absent when the agent was deleted)", reason: "cancelled | agent_deleted" },
+  },
   timed_out: { description: "Ran past the agent's timeout (terminal).", data: { error: "{ code: TIMEOUT, message }" } },
   dead_lettered: { description: "Every attempt failed; kept for inspection and admin re-queue (terminal).", data: { error: "last error", attempts: "number" } },
 };
@@ -73,6 +79,7 @@ export const exampleTaskEvent: RelayedTaskEvent = {
   seq: 3,
   type: "progress",
   agent: "echo-bot",
+  agent_id: "9a7c3e1f-6b2d-4e8a-b1c0-2d3e4f5a6b7c",
   owner_id: "5c1b0f6e-2f44-4c1e-9d0a-3f3a1d9e8b21",
   attempt: 1,
   data: { fraction: 0.5, message: "half way" },

@@ -28,6 +28,8 @@ export interface TaskEvent {
   seq: number;
   type: TaskEventType;
   agent: string;
+  /** The immutable id of the agent the task is bound to. */
+  agent_id: string;
   owner_id: string;
   attempt: number;
   data: Record<string, unknown>;
@@ -67,6 +69,27 @@ export const WaitQuerySchema = Joi.object({
 export const ExecuteBodySchema = Joi.object({ input: Joi.any() }).example({ input: { text: "hello" } });
 export const IdempotencyHeaderSchema = Joi.object({ idempotency_key: idempotencyKey });
 
+/** One item of a batch: the same fields as a single submission, the key in the body. */
+export interface BatchTaskItem { agent: string; input?: unknown; idempotency_key?: string }
+export const MAX_BATCH_TASKS = 100;
+export interface SubmitBatchRequest { tasks: BatchTaskItem[] }
+export const SubmitBatchRequestSchema = Joi.object<SubmitBatchRequest>({
+  tasks: Joi.array()
+    .items(Joi.object<BatchTaskItem>({ agent: agentName.required(), input: Joi.any().default({}), idempotency_key: idempotencyKey }))
+    .min(1)
+    .max(MAX_BATCH_TASKS)
+    .required(),
+}).example({
+  tasks: [
+    { agent: "echo-bot", input: { text: "one" } },
+    { agent: "echo-bot", input: { text: "two" }, idempotency_key: "order-42-two" },
+  ],
+});
+
+/** Per item, in request order: the accepted task, or that item's own error (the others are unaffected). */
+export type BatchItemResult = { status: 202; task: TaskView } | { status: number; error: { code: string; message: string } };
+export interface SubmitBatchResult { items: BatchItemResult[] }
+
 export interface TaskIdRequest { id: string }
 export const TaskIdRequestSchema = Joi.object<TaskIdRequest>({ id: uuid.required() });
 
@@ -92,6 +115,9 @@ export interface TaskError { code: string; message: string; retryable?: boolean;
 export interface TaskView {
   id: string;
   agent: string;
+  /** The agent's immutable id and the version of its definition the task was submitted with. */
+  agent_id: string;
+  agent_version: number;
   owner_id: string;
   status: TaskStatus;
   attempts: number;
@@ -109,6 +135,8 @@ export interface TaskView {
 export const TaskViewSchema = Joi.object<TaskView>({
   id: uuid.required(),
   agent: Joi.string().required(),
+  agent_id: uuid.required(),
+  agent_version: Joi.number().integer().min(1).required(),
   owner_id: uuid.required(),
   status: Joi.string().valid(...TaskStatuses).required(),
   attempts: Joi.number().integer().required(),
@@ -125,6 +153,8 @@ export const TaskViewSchema = Joi.object<TaskView>({
 }).example({
   id: "0f8b5d1e-1c2a-4b3c-9d4e-5f6a7b8c9d0e",
   agent: "echo-bot",
+  agent_id: "9a7c3e1f-6b2d-4e8a-b1c0-2d3e4f5a6b7c",
+  agent_version: 1,
   owner_id: "5c1b0f6e-2f44-4c1e-9d0a-3f3a1d9e8b21",
   status: "queued",
   attempts: 0,
@@ -141,6 +171,21 @@ export const TaskViewSchema = Joi.object<TaskView>({
 });
 
 export interface TaskList { items: TaskView[]; total: number; limit: number; offset: number }
+export const SubmitBatchResultSchema = Joi.object<SubmitBatchResult>({
+  items: Joi.array().items(
+    Joi.object({
+      status: Joi.number().integer().required(),
+      task: TaskViewSchema,
+      error: Joi.object({ code: Joi.string(), message: Joi.string() }),
+    }),
+  ),
+}).example({
+  items: [
+    { status: 202, task: { id: "0f8b5d1e-1c2a-4b3c-9d4e-5f6a7b8c9d0e", agent: "echo-bot", status: "queued" } },
+    { status: 404, error: { code: "NOT_FOUND", message: "No agent named 'typo-bot'" } },
+  ],
+});
+
 export const TaskListSchema = Joi.object({ items: Joi.array().items(TaskViewSchema), total: Joi.number(), limit: Joi.number(), offset: Joi.number() });
 
 export interface TaskLogLine { attempt: number; at: string; level: string; message: string }
@@ -159,3 +204,4 @@ export const TaskQueueMessageSchema = Joi.object<TaskQueueMessage>({
 });
 
 export interface CancelRunningMessage { task_id: string }
+export const CancelRunningMessageSchema = Joi.object<CancelRunningMessage>({ task_id: uuid.required() });
