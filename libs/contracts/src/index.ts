@@ -1,6 +1,7 @@
 export * from "./subjects.js";
 export * from "./headers.js";
 export * from "./roles.js";
+export * from "./access.js";
 export * from "./errors.js";
 export * from "./health.js";
 export * from "./schemas/common.js";
