@@ -161,6 +161,7 @@ export class AttemptRunner {
 
   private async run(msg: JsMsg, fence: store.Fence, agent: AgentView, runtime: Runtime, task: store.TaskRef & { input: unknown }): Promise<void> {
     const { deps } = this;
+    deps.logger.info("task started", { task_id: task.id, attempt: fence.attempt, agent: agent.name });
     const leaseMs = deps.ackWaitMs;
     // From the claim until the outcome is stored, tell the server (and the lease) we are alive at a third of AckWait.
     const heartbeat = setInterval(() => {
