@@ -52,7 +52,7 @@ describe("e2e: PostgreSQL stopped for 30 s under load (private postgres and nats
   });
 
   after(async function () {
-    if (this.currentTest?.state === "failed" || process.env.DEBUG_OUTAGE) for (const s of services) console.log(s.name, s.raw.filter((l) => !l.includes('"level":"debug"')).slice(-15).join("\n"));
+    if (this.currentTest?.state === "failed" || process.env.DEBUG_OUTAGE) for (const s of services) process.stdout.write(`${s.name}\n${s.raw.filter((l) => !l.includes('"level":"debug"')).slice(-15).join("\n")}\n`);
     await Promise.all(services.map((s) => s.stop()));
     await nc?.close();
     await nats?.stop();

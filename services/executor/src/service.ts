@@ -58,7 +58,7 @@ export async function start(config: Readonly<ExecutorConfig>, options: StartOpti
     jsm,
     relay: createOutboxRelay({ db: database.db, nc, js, logger, timeoutMs: config.NATS_REQUEST_TIMEOUT_MS }),
     agents: new AgentDirectory(nc, config.NATS_REQUEST_TIMEOUT_MS),
-    inserts: createBatcher(insertCoalesced(database.db), { maxItems: 500, maxConcurrent: Math.max(1, Math.floor(config.DB_POOL_SIZE / 3)) }),
+    inserts: createBatcher(insertCoalesced(database.db), { maxItems: 500, maxConcurrent: 2 }),
     logger,
     requestTimeoutMs: config.NATS_REQUEST_TIMEOUT_MS,
     ackWaitMs: config.ACK_WAIT_MS,
