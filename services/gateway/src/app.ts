@@ -54,7 +54,10 @@ export function createApp(deps: AppDeps & { realtime: ProxyHandler }): Express {
   app.use(...securityHeaders(config));
   app.use(corsPolicy(config));
   app.use(requestContext(logger, config.SLOW_REQUEST_MS));
-  app.use(deps.realtime);
+  app.use((req, res, next) => {
+    if (req.url.startsWith("/socket.io")) void deps.realtime(req, res, next);
+    else next();
+  });
   app.use(express.json({ limit: config.JSON_BODY_LIMIT }));
 
   const document = buildOpenApiDocument({

@@ -64,10 +64,13 @@ export const EXPOSED_HEADERS = [
   "Retry-After",
 ];
 
-/** Only configured origins get CORS headers; credentials allowed, so never a wildcard. */
+/**
+ * Only configured origins get CORS headers; credentials allowed, so never a wildcard. A request without an
+ * `Origin` header gets nothing from the cors middleware, so it skips it.
+ */
 export function corsPolicy(config: Readonly<GatewayConfig>): RequestHandler {
   const allowed = new Set(config.CORS_ORIGINS);
-  return cors({
+  const policy = cors({
     origin: (origin, callback) => callback(null, origin !== undefined && allowed.has(origin)),
     credentials: true,
     methods: ["GET", "POST", "PATCH", "PUT", "DELETE", "OPTIONS"],
@@ -75,4 +78,5 @@ export function corsPolicy(config: Readonly<GatewayConfig>): RequestHandler {
     exposedHeaders: EXPOSED_HEADERS,
     maxAge: 600,
   });
+  return (req, res, next) => (req.headers.origin === undefined ? next() : policy(req, res, next));
 }
