@@ -15,6 +15,8 @@ export class RevocationWatch {
   private readonly apiKeys = new Map<string, number>();
   private revision = 0;
   private initialized = false;
+  /** The bucket's last revision when the gateway started: loaded once the watch has applied it. */
+  private initialTarget = Number.POSITIVE_INFINITY;
   private connected = true;
   private stopped = false;
   private iterator?: { stop(): void };
@@ -33,7 +35,7 @@ export class RevocationWatch {
     const watch = new RevocationWatch(nc, kv, logger);
     void watch.followConnection();
     await watch.run();
-    await watch.caughtUp(10_000);
+    if (!(await watch.caughtUp(10_000))) logger.warn("revocation watch still loading; not ready until it has");
     watch.pruneTimer = setInterval(() => watch.prune(), 60 * 60 * 1000).unref();
     return watch;
   }
@@ -57,18 +59,18 @@ export class RevocationWatch {
    * Resolves once every entry stored so far has been applied: after this gateway forwarded a logout or a
    * key revocation, its next request already sees it (read your own writes). Other replicas lag by the watch.
    */
-  async caughtUp(timeoutMs = 1000): Promise<void> {
-    const status = await this.kv.status();
-    const state = status.streamInfo.state;
-    if (state.messages === 0 || this.revision >= state.last_seq) {
+  async caughtUp(timeoutMs = 1000): Promise<boolean> {
+    const state = (await this.kv.status()).streamInfo.state;
+    const target = state.messages === 0 ? 0 : state.last_seq;
+    if (!this.initialized) this.initialTarget = Math.min(this.initialTarget, target);
+    if (this.revision >= target) {
       this.initialized = true;
-      return;
+      return true;
     }
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, timeoutMs);
-      this.waiters.push({ revision: state.last_seq, resolve: () => (clearTimeout(timer), resolve()) });
+    return new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      this.waiters.push({ revision: target, resolve: () => (clearTimeout(timer), resolve(true)) });
     });
-    this.initialized = true;
   }
 
   stop(): void {
@@ -90,6 +92,7 @@ export class RevocationWatch {
       else this.apiKeys.delete(id);
     }
     this.revision = Math.max(this.revision, entry.revision);
+    if (!this.initialized && this.revision >= this.initialTarget) this.initialized = true;
     if (this.waiters.length) {
       const due = this.waiters.filter((w) => w.revision <= this.revision);
       this.waiters = this.waiters.filter((w) => w.revision > this.revision);
@@ -132,10 +135,8 @@ export class RevocationWatch {
       if (status.type === "disconnect") this.connected = false;
       else if (status.type === "reconnect") {
         // The ordered consumer resumes after the last entry it delivered; wait for what was missed.
-        this.caughtUp(5000).then(
-          () => (this.connected = true),
-          () => (this.connected = true),
-        );
+        const up = () => void (this.connected = true);
+        this.caughtUp(5000).then(up, up);
       }
     }
   }
