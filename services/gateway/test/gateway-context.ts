@@ -28,14 +28,16 @@ export class GatewayTestContext {
   private readonly key: { privateKey: KeyObject; publicKey: KeyObject } = generateKeyPairSync("ec", { namedCurve: "P-256" });
   private readonly fakes: Subscription[] = [];
 
+  constructor(private readonly natsUrl = testInfra.natsUrl) {}
+
   async start(env: Record<string, string> = {}): Promise<this> {
-    this.nc = await connect({ servers: testInfra.natsUrl });
+    this.nc = await connect({ servers: this.natsUrl, maxReconnectAttempts: -1, reconnectTimeWait: 200 });
     const jwk = { ...this.key.publicKey.export({ format: "jwk" }), kid: this.kid, alg: "ES256", use: "sig" };
     this.fake(Subjects.auth.signingKeys, () => ({ issuer: ISSUER, audience: AUDIENCE, keys: [jwk] }));
     const config = loadGatewayConfig({
       NODE_ENV: "test",
       LOG_LEVEL: "info",
-      NATS_URL: testInfra.natsUrl,
+      NATS_URL: this.natsUrl,
       REDIS_URL: testInfra.redisUrl,
       HOST: "127.0.0.1",
       PORT: "0",
@@ -67,11 +69,11 @@ export class GatewayTestContext {
   }
 
   /** An ES256 access token as auth would sign it. */
-  token(scopes: Scope[], sub = randomUUID()): string {
+  token(scopes: Scope[], sub = randomUUID(), sid = randomUUID()): string {
     const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
     const now = Math.floor(Date.now() / 1000);
     const header = b64({ alg: "ES256", typ: "JWT", kid: this.kid });
-    const claims = b64({ iss: ISSUER, aud: AUDIENCE, sub, sid: randomUUID(), jti: randomUUID(), username: "tester", roles: ["user"], scope: scopes.join(" "), iat: now, exp: now + 300 });
+    const claims = b64({ iss: ISSUER, aud: AUDIENCE, sub, sid, jti: randomUUID(), username: "tester", roles: ["user"], scope: scopes.join(" "), iat: now, exp: now + 300 });
     const signature = sign("sha256", Buffer.from(`${header}.${claims}`), { key: this.key.privateKey, dsaEncoding: "ieee-p1363" }).toString("base64url");
     return `${header}.${claims}.${signature}`;
   }
