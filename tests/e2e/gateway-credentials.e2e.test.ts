@@ -4,6 +4,7 @@ import { http, signUp } from "../support/http.js";
 import { Stack } from "../support/stack.js";
 
 describe("e2e: the gateway's credential cache and revocations", function () {
+  this.timeout(60_000);
   const stack = new Stack();
   const cached = { API_KEY_CACHE_MS: "60000" };
   let a: Awaited<ReturnType<Stack["startGateway"]>>;
