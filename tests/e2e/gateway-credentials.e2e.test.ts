@@ -28,7 +28,7 @@ describe("e2e: the gateway's credential cache and revocations", function () {
     const refused = await http(a.url, "GET", "/api/v1/auth/me", { headers });
     expect(refused.status).to.equal(401);
     expect(refused.body).to.include({ code: "INVALID_TOKEN" });
-    await waitFor(async () => (await http(b.url, "GET", "/api/v1/auth/me", { headers })).status === 401, { timeoutMs: 1000, what: "the other replica to refuse the key" });
+    await waitFor(async () => (await http(b.url, "GET", "/api/v1/auth/me", { headers })).status === 401, { timeoutMs: 2000, what: "the other replica to refuse the key" });
   });
 
   it("when a session logs out through one replica, then its cached access token is refused on both", async () => {
@@ -37,7 +37,7 @@ describe("e2e: the gateway's credential cache and revocations", function () {
     expect((await http(a.url, "POST", "/api/v1/auth/logout", { token: me.token })).status).to.equal(200);
     expect((await http(a.url, "GET", "/api/v1/auth/me", { token: me.token })).body).to.include({ code: "TOKEN_REVOKED" });
     await waitFor(async () => (await http(b.url, "GET", "/api/v1/auth/me", { token: me.token })).body.code === "TOKEN_REVOKED", {
-      timeoutMs: 1000,
+      timeoutMs: 2000,
       what: "the other replica to refuse the token",
     });
   });
