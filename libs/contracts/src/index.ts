@@ -11,3 +11,4 @@ export * from "./schemas/tasks.js";
 export * from "./schemas/realtime.js";
 export * from "./schemas/worker.js";
 export * from "./schemas/analytics.js";
+export * from "./gateway.js";
