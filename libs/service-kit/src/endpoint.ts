@@ -88,7 +88,8 @@ export function serveEndpoint<T, R>(
         }
         const result = await def.handler({ data, correlationId, subject: msg.subject, ...(principal ? { principal } : {}) });
         reply(msg, correlationId, result);
-        logger.info("request handled", { duration_ms: Math.round(performance.now() - started), outcome: "ok" });
+        // Every request is logged once at the edge (the gateway's access line, same correlation id); here only when asked.
+        if (logger.isDebugEnabled()) logger.debug("request handled", { duration_ms: Math.round(performance.now() - started), outcome: "ok" });
       } catch (err) {
         stats.errors++;
         const known = err instanceof MeridianError || databaseUnavailable(err);

@@ -4,7 +4,10 @@ import {
   IdempotencyHeaderSchema,
   isFinalStatus,
   ListTasksRequestSchema,
+  MAX_BATCH_TASKS,
   MAX_WAIT_SECONDS,
+  SubmitBatchRequestSchema,
+  SubmitBatchResultSchema,
   SubmitTaskBodySchema,
   TaskIdRequestSchema,
   TaskListSchema,
@@ -35,7 +38,7 @@ import {
   type Scope,
   type Subject,
 } from "@meridian/contracts";
-import type { RateLimitClass } from "../middleware/rate-limit.js";
+import type { RateLimitClass, RateLimitCost } from "../middleware/rate-limit.js";
 
 /**
  * Every route the gateway forwards, declared once: the router and the OpenAPI document are both
@@ -53,6 +56,10 @@ export interface RouteSpec {
   roles?: readonly Role[];
   scope?: Scope;
   rateLimit: RateLimitClass;
+  /** Units of the class budget one call takes (default 1): a batch takes one per task. */
+  cost?: RateLimitCost;
+  /** The service writes the revocation bucket before replying; the gateway waits for its watch to see it. */
+  revokes?: true;
   params?: Joi.ObjectSchema;
   query?: Joi.ObjectSchema;
   body?: Joi.ObjectSchema;
@@ -110,6 +117,7 @@ export const routes: RouteSpec[] = [
     auth: "public",
     rateLimit: "auth",
     body: RefreshRequestSchema,
+    revokes: true,
     success: { status: 200, description: "A new token pair", schema: TokenPairSchema },
     errors: ["INVALID_TOKEN"],
   },
@@ -122,6 +130,7 @@ export const routes: RouteSpec[] = [
     description: "Revokes the session: its refresh tokens and, before they expire, its access tokens.",
     auth: "required",
     rateLimit: "default",
+    revokes: true,
     success: { status: 200, description: "The session is revoked", schema: revoked },
     errors: ["BAD_REQUEST"],
   },
@@ -171,10 +180,11 @@ export const routes: RouteSpec[] = [
     subject: Subjects.auth.apiKeyRevoke,
     tag: "api-keys",
     summary: "Revoke an API key",
-    description: "The key stops working (within the gateway's short verification cache).",
+    description: "The key stops working at once on this gateway and within a second on every other replica.",
     auth: "required",
     scope: "api-keys:write",
     rateLimit: "default",
+    revokes: true,
     params: Joi.object({ id: uuid.required() }),
     success: { status: 200, description: "The key is revoked", schema: revoked },
     errors: ["NOT_FOUND"],
@@ -253,6 +263,13 @@ export const routes: RouteSpec[] = [
   ...taskRoutes(),
 ];
 
+/** One unit per task of a batch; a body of the wrong shape takes one and is refused by validation. */
+function batchCost(req: Parameters<RateLimitCost>[0]): number {
+  const tasks = (req.body as { tasks?: unknown } | undefined)?.tasks;
+  const n = Array.isArray(tasks) ? tasks.length : 1;
+  return n >= 1 && n <= MAX_BATCH_TASKS ? n : 1;
+}
+
 function taskRoutes(): RouteSpec[] {
   const finishedOrQueued = (reply: unknown) => (isFinalStatus((reply as TaskView).status) ? 200 : 202);
   const waitMs = (payload: Record<string, unknown>) => Number(payload.wait ?? 0) * 1000;
@@ -269,7 +286,7 @@ function taskRoutes(): RouteSpec[] {
       description: `Queues a task on an enabled agent and answers 202 with it at once. With \`?wait=N\` (seconds, at most ${MAX_WAIT_SECONDS}) the answer waits for the outcome: 200 with the finished task when it ends in time, else 202. An \`Idempotency-Key\` header makes a retried submission return the same task (kept 24 h); the same key with a different body is a 422.`,
       auth: "required",
       scope: "tasks:write",
-      rateLimit: "default",
+      rateLimit: "tasks",
       query: WaitQuerySchema,
       body: SubmitTaskBodySchema,
       headers: idempotency,
@@ -281,6 +298,21 @@ function taskRoutes(): RouteSpec[] {
     },
     {
       method: "post",
+      path: "/api/v1/tasks/batch",
+      subject: Subjects.tasks.submitBatch,
+      tag: "tasks",
+      summary: "Run several tasks",
+      description: `Queues up to ${MAX_BATCH_TASKS} tasks in one call and answers 202 with one result per item, in order: \`{ status: 202, task }\` when queued, \`{ status, error: { code, message } }\` when that item was refused (an unknown or disabled agent, a reused idempotency key); one item's refusal does not affect the others. Each item takes one unit of the caller's task-submission budget (the \`tasks\` rate-limit class, shared with POST /api/v1/tasks); a batch larger than what is left is refused whole with 429 and takes nothing.`,
+      auth: "required",
+      scope: "tasks:write",
+      rateLimit: "tasks",
+      cost: batchCost,
+      body: SubmitBatchRequestSchema,
+      success: { status: 202, description: "One result per item, in request order", schema: SubmitBatchResultSchema },
+      errors: [],
+    },
+    {
+      method: "post",
       path: "/api/v1/agents/:agent/execute",
       subject: Subjects.tasks.submit,
       tag: "tasks",
@@ -288,7 +320,7 @@ function taskRoutes(): RouteSpec[] {
       description: `The synchronous form of POST /api/v1/tasks: waits up to \`?wait\` seconds (default 30, at most ${MAX_WAIT_SECONDS}) and answers 200 with the finished task, or 202 if it is still running.`,
       auth: "required",
       scope: "tasks:write",
-      rateLimit: "default",
+      rateLimit: "tasks",
       params: Joi.object({ agent: Joi.string().pattern(AGENT_NAME_PATTERN).required() }),
       query: WaitQuerySchema,
       body: ExecuteBodySchema,
