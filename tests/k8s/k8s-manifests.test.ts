@@ -332,6 +332,18 @@ describe("k8s manifests", function () {
     });
   });
 
+  it("when reading .env.example, then it lists every setting of every service", function () {
+    const listed = new Set(
+      readFileSync(join(repoRoot, ".env.example"), "utf8")
+        .split("\n")
+        .map((line) => /^(?:# ?)?([A-Z][A-Z0-9_]+)=/.exec(line)?.[1])
+        .filter(Boolean),
+    );
+    for (const service of services) {
+      for (const key of serviceSettings(service)) expect(listed.has(key), `.env.example lacks ${service}'s ${key}`).to.equal(true);
+    }
+  });
+
   it("when reading deploy/compose.yaml, then it runs NATS with JetStream, Redis, PostgreSQL, migrate and every service", function () {
     const compose = YAML.parse(readFileSync(join(repoRoot, "deploy/compose.yaml"), "utf8"), { merge: true }) as Any;
     expect(Object.keys(compose.services)).to.include.members(["nats", "redis", "postgres", "migrate", ...services]);
