@@ -7,7 +7,7 @@ import type { Logger } from "@meridian/service-kit";
 import type { GatewayConfig } from "../config.js";
 import { envelope } from "../errors.js";
 
-export const RateLimitClasses = ["default", "auth", "tasks"] as const;
+export const RateLimitClasses = ["default", "auth", "tasks", "export"] as const;
 export type RateLimitClass = (typeof RateLimitClasses)[number];
 
 /** Units one request takes from its class budget (a batch of N tasks takes N). */
@@ -46,6 +46,7 @@ export function rateLimiters(config: Readonly<GatewayConfig>, redis: RedisClient
     default: config.RATE_LIMIT_DEFAULT_MAX,
     auth: config.RATE_LIMIT_AUTH_MAX,
     tasks: config.RATE_LIMIT_TASKS_MAX,
+    export: config.RATE_LIMIT_EXPORT_MAX,
   };
   const windowMs = config.RATE_LIMIT_WINDOW_MS;
   const windowSeconds = Math.ceil(windowMs / 1000);
@@ -102,5 +103,5 @@ export function rateLimiters(config: Readonly<GatewayConfig>, redis: RedisClient
         );
       };
     };
-  return { default: build("default"), auth: build("auth"), tasks: build("tasks") };
+  return { default: build("default"), auth: build("auth"), tasks: build("tasks"), export: build("export") };
 }

@@ -37,8 +37,30 @@ import {
   type Role,
   type Scope,
   type Subject,
+  DashboardRequestSchema,
+  TimeseriesMetrics,
+  TimeseriesRequestSchema,
 } from "@meridian/contracts";
 import type { RateLimitClass, RateLimitCost } from "../middleware/rate-limit.js";
+
+const AnalyticsFiguresSchema = Joi.object().example({
+  range: "week",
+  tasks: { submitted: 1200, succeeded: 1150, failed: 20, cancelled: 5, timed_out: 3, dead_lettered: 2, queued_now: 12, running_now: 4 },
+  success_rate: 0.9748,
+  duration_ms: { p50: 180, p95: 2300, p99: 8100 },
+  retries: 41,
+  dead_letters: 2,
+  queue_depth: 12,
+  busiest_agents: [{ agent_id: "9a7c3e1f-6b2d-4e8a-b1c0-2d3e4f5a6b7c", agent: "echo-bot", submitted: 900, succeeded: 890, failed: 4 }],
+});
+const TimeseriesSchema = Joi.object().example({
+  metric: "succeeded",
+  bucket: "day",
+  points: [
+    { t: "2026-12-01T00:00:00.000Z", value: 310 },
+    { t: "2026-12-02T00:00:00.000Z", value: 0 },
+  ],
+});
 
 /**
  * Every route the gateway forwards, declared once: the router and the OpenAPI document are both
@@ -76,6 +98,8 @@ export interface RouteSpec {
   extraTimeoutMs?: (payload: Record<string, unknown>) => number;
   /** Codes the owning service may answer with, beyond the ones every route can get. */
   errors: ErrorCode[];
+  /** The reply comes in pages (a cursor in `next`): the gateway streams them as CSV or JSON. */
+  streamPages?: { produces: readonly ("text/csv" | "application/json")[] };
 }
 
 const revoked = Joi.object({ revoked: Joi.boolean().valid(true).required() }).example({ revoked: true });
@@ -401,6 +425,67 @@ function taskRoutes(): RouteSpec[] {
       params: taskId,
       success: { status: 200, description: "The re-queued task", schema: TaskViewSchema },
       errors: ["NOT_FOUND", "CONFLICT"],
+    },
+    {
+      method: "get",
+      path: "/api/v1/analytics/dashboard",
+      subject: Subjects.analytics.dashboard,
+      tag: "analytics",
+      summary: "The platform at a glance",
+      description:
+        "Tasks by status, success rate, run-time percentiles, retries, dead letters, the busiest agents and the queue depth now, over the last day, week, month, quarter or year. A user sees their own tasks, an admin everyone's. Figures come from hourly rollups a few seconds behind; the queue depth is live.",
+      auth: "required",
+      scope: "tasks:read",
+      rateLimit: "default",
+      query: DashboardRequestSchema,
+      success: { status: 200, description: "The figures", schema: AnalyticsFiguresSchema },
+      errors: [],
+    },
+    {
+      method: "get",
+      path: "/api/v1/analytics/agents/:agent",
+      subject: Subjects.analytics.agent,
+      tag: "analytics",
+      summary: "One agent's figures",
+      description: "The dashboard's figures for one agent, named by id or by its current name (of the caller's own tasks unless the caller is an admin).",
+      auth: "required",
+      scope: "tasks:read",
+      rateLimit: "default",
+      params: Joi.object({ agent: Joi.string().pattern(/^[a-z0-9][a-z0-9-]{0,63}$/).required() }),
+      query: DashboardRequestSchema,
+      success: { status: 200, description: "The agent's figures", schema: AnalyticsFiguresSchema },
+      errors: ["NOT_FOUND"],
+    },
+    {
+      method: "get",
+      path: "/api/v1/analytics/timeseries/:metric",
+      subject: Subjects.analytics.timeseries,
+      tag: "analytics",
+      summary: "A metric per time bucket",
+      description: `One of ${TimeseriesMetrics.join(", ")} per hour, day or week over the range, every bucket present (empty ones are 0, or null for percentiles).`,
+      auth: "required",
+      scope: "tasks:read",
+      rateLimit: "default",
+      params: Joi.object({ metric: Joi.string().valid(...TimeseriesMetrics).required() }),
+      query: TimeseriesRequestSchema.fork(["metric"], (m) => m.optional().strip()),
+      success: { status: 200, description: "The series", schema: TimeseriesSchema },
+      errors: ["VALIDATION_FAILED"],
+    },
+    {
+      method: "get",
+      path: "/api/v1/analytics/export",
+      subject: Subjects.analytics.exportPage,
+      tag: "analytics",
+      summary: "Export the task history",
+      description:
+        "Every task of the range (the caller's own, or everyone's for an admin) in creation order, streamed as CSV or a JSON array: the gateway reads the history page by page and never holds it whole. Its own strict rate limit.",
+      auth: "required",
+      scope: "tasks:read",
+      rateLimit: "export",
+      query: Joi.object({ format: Joi.string().valid("csv", "json").default("csv"), range: DashboardRequestSchema.extract("range") }),
+      success: { status: 200, description: "The rows, streamed" },
+      streamPages: { produces: ["text/csv", "application/json"] },
+      errors: [],
     },
   ];
 }

@@ -1,6 +1,6 @@
 import { Router, type RequestHandler, type Response } from "express";
 import { headers as natsHeaders, type Msg, type NatsConnection } from "@nats-io/transport-node";
-import { Headers, MeridianError, type ErrorPayload } from "@meridian/contracts";
+import { EXPORT_COLUMNS, Headers, MeridianError, type ErrorPayload } from "@meridian/contracts";
 import { fromNatsError } from "@meridian/service-kit";
 import type { RevocationWatch } from "../auth/revocations.js";
 import { authenticate, authorize, type AuthenticateDeps } from "../middleware/authenticate.js";
@@ -52,6 +52,65 @@ function forward(route: RouteSpec, nc: NatsConnection, timeoutMs: number, revoca
   };
 }
 
+const csvCell = (v: unknown) => {
+  const text = v === null || v === undefined ? "" : String(v);
+  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+};
+
+/**
+ * A history too long for one reply: ask the owning service page after page (its cursor in `next`) and write
+ * each page out as it comes, waiting for the client to drain, so the gateway never holds the whole of it.
+ */
+function streamPages(route: RouteSpec, nc: NatsConnection, timeoutMs: number): RequestHandler {
+  return async (req, res: Response) => {
+    const input = res.locals.input as ValidatedInput;
+    const { format, ...query } = input.query as { format: "csv" | "json" } & Record<string, unknown>;
+    const h = natsHeaders();
+    h.set(Headers.correlationId, res.locals.correlationId as string);
+    if (res.locals.principalHeader) h.set(Headers.principal, res.locals.principalHeader as string);
+    const page = async (after: string | null) => {
+      let msg: Msg;
+      try {
+        msg = await nc.request(route.subject, JSON.stringify({ ...query, ...(after ? { after } : {}), limit: 1000 }), { timeout: timeoutMs, headers: h });
+      } catch (err) {
+        throw fromNatsError(err) ?? err;
+      }
+      if (msg.headers?.get(Headers.serviceErrorCode)) throw serviceError(msg);
+      return msg.json<{ items: Record<string, unknown>[]; next: string | null }>();
+    };
+    let closed = false;
+    req.on("close", () => (closed = true));
+    const write = (chunk: string) => (res.write(chunk) ? Promise.resolve() : new Promise<void>((r) => res.once("drain", () => r())));
+    // The first page decides the status: a refusal still gets the JSON envelope.
+    let current = await page(null);
+    res.status(200).setHeader("Content-Type", format === "csv" ? "text/csv; charset=utf-8" : JSON_TYPE);
+    res.setHeader("Content-Disposition", `attachment; filename="meridian-tasks.${format}"`);
+    const columns = EXPORT_COLUMNS;
+    await write(format === "csv" ? `${columns.join(",")}\n` : "[");
+    let first = true;
+    for (;;) {
+      let out = "";
+      for (const row of current.items) {
+        if (format === "csv") out += `${columns.map((c) => csvCell(row[c])).join(",")}\n`;
+        else {
+          out += `${first ? "" : ","}\n${JSON.stringify(row)}`;
+          first = false;
+        }
+      }
+      if (out) await write(out);
+      if (!current.next || closed) break;
+      try {
+        current = await page(current.next);
+      } catch {
+        // Headers are gone: end the body short, the client sees a truncated file rather than a silent one.
+        res.destroy();
+        return;
+      }
+    }
+    res.end(format === "csv" ? "" : "\n]\n");
+  };
+}
+
 /** Per route, in order: rate limit (by IP), authenticate, authorize, validate, forward. */
 export function buildRouter(
   table: RouteSpec[],
@@ -65,7 +124,7 @@ export function buildRouter(
       chain.push(authenticated);
       chain.push(authorize({ ...(route.roles ? { roles: route.roles } : {}), ...(route.scope ? { scope: route.scope } : {}) }));
     }
-    chain.push(validateInput(route), forward(route, deps.nc, deps.timeoutMs, deps.revocations));
+    chain.push(validateInput(route), route.streamPages ? streamPages(route, deps.nc, deps.timeoutMs) : forward(route, deps.nc, deps.timeoutMs, deps.revocations));
     router[route.method](route.path, ...chain);
   }
   return router;
