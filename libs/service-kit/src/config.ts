@@ -31,6 +31,7 @@ export interface CommonConfig {
   LOG_LEVEL: string;
   NATS_URL: string;
   NATS_REQUEST_TIMEOUT_MS: number;
+  JETSTREAM_REPLICAS: number;
   SHUTDOWN_GRACE_MS: number;
 }
 
@@ -40,6 +41,8 @@ export const commonConfig = {
   LOG_LEVEL: Joi.string().valid("error", "warn", "info", "http", "verbose", "debug", "silly").default("info"),
   NATS_URL: Joi.string().default("nats://127.0.0.1:4222"),
   NATS_REQUEST_TIMEOUT_MS: Joi.number().integer().min(100).max(120_000).default(5000),
+  /** Copies of every stream and KV bucket the services create: 3 on a 3-node JetStream cluster. */
+  JETSTREAM_REPLICAS: Joi.number().integer().min(1).max(5).default(1),
   SHUTDOWN_GRACE_MS: Joi.number().integer().min(0).max(600_000).default(10_000),
 };
 

@@ -10,7 +10,13 @@ const STREAM_NAME_IN_USE = 10058;
  * Create the stream, or bring an existing one to this config; safe for every replica at every start.
  * Settings the server cannot change in place (storage, retention) must match an existing stream.
  */
-export async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }, logger: Logger): Promise<void> {
+export async function ensureStream(
+  jsm: JetStreamManager,
+  streamConfig: Partial<StreamConfig> & { name: string },
+  logger: Logger,
+  replicas = 1,
+): Promise<void> {
+  const config = { ...streamConfig, num_replicas: replicas };
   try {
     await jsm.streams.add(config);
     logger.info("stream ready", { stream: config.name });

@@ -9,8 +9,8 @@ import { Buckets, REVOKED_SESSIONS_TTL_MS } from "@meridian/contracts";
 export class RevokedSessions {
   private constructor(private readonly kv: KV) {}
 
-  static async open(nc: NatsConnection): Promise<RevokedSessions> {
-    const kv = await new Kvm(nc).create(Buckets.revokedSessions, { ttl: REVOKED_SESSIONS_TTL_MS, history: 1 });
+  static async open(nc: NatsConnection, replicas = 1): Promise<RevokedSessions> {
+    const kv = await new Kvm(nc).create(Buckets.revokedSessions, { ttl: REVOKED_SESSIONS_TTL_MS, history: 1, replicas });
     return new RevokedSessions(kv);
   }
 

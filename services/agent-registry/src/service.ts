@@ -40,7 +40,7 @@ export async function start(config: Readonly<AgentRegistryConfig>, options: Star
   });
   const nc = await connectNats({ url: config.NATS_URL, name: ServiceNames.agentRegistry, logger });
   const jsm = await jetstreamManager(nc);
-  await ensureAgentEventsStream(jsm, logger);
+  await ensureAgentEventsStream(jsm, logger, config.JETSTREAM_REPLICAS);
   const events = createAgentEventPublisher({ db: database.db, js: jsm.jetstream(), logger, timeoutMs: config.NATS_REQUEST_TIMEOUT_MS });
   const deps: AgentRegistryDeps = { db: database.db, events, logger };
 

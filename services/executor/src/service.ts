@@ -48,7 +48,7 @@ export async function start(config: Readonly<ExecutorConfig>, options: StartOpti
   const database = createDatabase<ExecutorDatabase>({ connectionString: config.DATABASE_URL, schema: SCHEMA, poolSize: config.DB_POOL_SIZE, logger });
   const nc = await connectNats({ url: config.NATS_URL, name: `${ServiceNames.executor}-${config.EXECUTOR_ID}`, logger });
   const jsm = await jetstreamManager(nc);
-  await untilReady("jetstream", () => ensureTaskStreams(jsm, logger), logger);
+  await untilReady("jetstream", () => ensureTaskStreams(jsm, logger, config.JETSTREAM_REPLICAS), logger);
   const js = jetstream(nc);
 
   let runner: TaskRunner | undefined;

@@ -36,7 +36,7 @@ export async function start(config: Readonly<GatewayConfig>, options: StartOptio
   redis.on("error", (err: Error) => logger.warn("redis error", { error: err.message }));
   await redis.connect();
 
-  const revocations = await RevocationWatch.start(nc, logger);
+  const revocations = await RevocationWatch.start(nc, logger, config.JETSTREAM_REPLICAS);
   const passport = createPassport({
     keys: new SigningKeyCache(nc, config.NATS_REQUEST_TIMEOUT_MS),
     revocations,

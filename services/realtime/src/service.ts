@@ -39,7 +39,7 @@ export async function start(config: Readonly<RealtimeConfig>, options: StartOpti
   const nc = await connectNats({ url: config.NATS_URL, name: `${ServiceNames.realtime}-${config.REPLICA_ID}`, logger });
   const js = jetstream(nc);
   const jsm = await jetstreamManager(nc);
-  const revoked = await RevokedSessions.open(nc);
+  const revoked = await RevokedSessions.open(nc, config.JETSTREAM_REPLICAS);
   const keys = new SigningKeyCache(nc, config.NATS_REQUEST_TIMEOUT_MS);
 
   const pub = createClient({ url: config.REDIS_URL });

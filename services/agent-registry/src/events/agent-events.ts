@@ -24,7 +24,7 @@ export const agentEventsStreamConfig = {
 } satisfies Partial<StreamConfig> & { name: string };
 
 /** Create the stream, or bring an existing one to this config; safe for every replica at every start. */
-export const ensureAgentEventsStream = (jsm: JetStreamManager, logger: Logger) => ensureStream(jsm, agentEventsStreamConfig, logger);
+export const ensureAgentEventsStream = (jsm: JetStreamManager, logger: Logger, replicas = 1) => ensureStream(jsm, agentEventsStreamConfig, logger, replicas);
 
 /** The message id makes every retried or repeated publish of one change a no-op on the stream. */
 export const agentEventMsgId = (type: AgentEventType, agent: Pick<AgentView, "name" | "version">) => `${agent.name}:${agent.version}:${type}`;

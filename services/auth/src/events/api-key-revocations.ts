@@ -9,8 +9,8 @@ import { Buckets, REVOKED_SESSIONS_TTL_MS, RevokedEntryKeys } from "@meridian/co
 export class ApiKeyRevocations {
   private constructor(private readonly kv: KV) {}
 
-  static async open(nc: NatsConnection): Promise<ApiKeyRevocations> {
-    return new ApiKeyRevocations(await new Kvm(nc).create(Buckets.revokedSessions, { ttl: REVOKED_SESSIONS_TTL_MS, history: 1 }));
+  static async open(nc: NatsConnection, replicas = 1): Promise<ApiKeyRevocations> {
+    return new ApiKeyRevocations(await new Kvm(nc).create(Buckets.revokedSessions, { ttl: REVOKED_SESSIONS_TTL_MS, history: 1, replicas }));
   }
 
   async revoke(keyId: string): Promise<void> {

@@ -37,9 +37,9 @@ export const taskEventStreamConfig = {
   description: "Meridian task events: meridian.events.task.<owner>.<task>",
 };
 
-export async function ensureTaskStreams(jsm: JetStreamManager, logger: Logger): Promise<void> {
-  await ensureStream(jsm, taskStreamConfig, logger);
-  await ensureStream(jsm, taskEventStreamConfig, logger);
+export async function ensureTaskStreams(jsm: JetStreamManager, logger: Logger, replicas = 1): Promise<void> {
+  await ensureStream(jsm, taskStreamConfig, logger, replicas);
+  await ensureStream(jsm, taskEventStreamConfig, logger, replicas);
 }
 
 /** What publishing a task's next attempt needs to know of it. */

@@ -30,8 +30,8 @@ export class RevocationWatch {
   ) {}
 
   /** Opens (creating if needed) the bucket and resolves once the stored entries are loaded. */
-  static async start(nc: NatsConnection, logger: Logger): Promise<RevocationWatch> {
-    const kv = await new Kvm(nc).create(Buckets.revokedSessions, { ttl: REVOKED_SESSIONS_TTL_MS, history: 1 });
+  static async start(nc: NatsConnection, logger: Logger, replicas = 1): Promise<RevocationWatch> {
+    const kv = await new Kvm(nc).create(Buckets.revokedSessions, { ttl: REVOKED_SESSIONS_TTL_MS, history: 1, replicas });
     const watch = new RevocationWatch(nc, kv, logger);
     void watch.followConnection();
     await watch.run();
