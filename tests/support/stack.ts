@@ -53,10 +53,12 @@ export class Stack {
   constructor(
     private readonly natsUrl = testInfra.natsUrl,
     private readonly databaseUrl = testInfra.databaseUrl,
+    /** Settings every process of this stack gets (JETSTREAM_REPLICAS on a cluster). */
+    private readonly sharedEnv: Record<string, string> = {},
   ) {}
 
   private env(): Record<string, string> {
-    return baseEnv(this.natsUrl, this.databaseUrl);
+    return { ...baseEnv(this.natsUrl, this.databaseUrl), ...this.sharedEnv };
   }
 
   async start(options: StackOptions = {}): Promise<this> {

@@ -95,6 +95,87 @@ export async function startNatsServer({ port, storeDir }: { port?: number; store
   };
 }
 
+export interface NatsClusterNode extends NatsServerHandle {
+  /** Its `server_name`, as JetStream reports a stream's leader and replicas. */
+  name: string;
+}
+
+export interface NatsClusterHandle {
+  nodes: NatsClusterNode[];
+  /** Every node's client URL, comma-separated: a NATS_URL that survives the loss of any one node. */
+  url: string;
+  /** The node with this server_name. */
+  node(name: string): NatsClusterNode;
+  stop(): Promise<void>;
+}
+
+/** Resolves once a client on `url` sees a JetStream meta leader (the cluster can create streams). */
+async function untilMetaLeader(url: string, timeoutMs: number): Promise<void> {
+  const nc = await waitFor(() => connect({ servers: url }), { timeoutMs, intervalMs: 100, what: `a cluster node of ${url}` });
+  try {
+    await waitFor(
+      async () => {
+        const reply = await nc.request("$JS.API.INFO", "", { timeout: 1000 });
+        const info = reply.json<{ error?: unknown; type?: string }>();
+        return !info.error;
+      },
+      { timeoutMs, intervalMs: 250, what: "a JetStream meta leader" },
+    );
+  } finally {
+    await nc.close();
+  }
+}
+
+/**
+ * `n` private nats-servers forming one JetStream cluster on loopback (free client and route ports, own
+ * store dirs and server names); resolves once JetStream has a meta leader. A node's stop() kills it (SIGKILL,
+ * a crash rather than a shutdown) and removes its store.
+ */
+export async function startNatsCluster(n = 3, { timeoutMs = 30_000 } = {}): Promise<NatsClusterHandle> {
+  const clusterName = uniqueName("meridian").replace(/-/g, "_");
+  const bin = process.env.NATS_SERVER_BIN ?? "nats-server";
+  const ports = await Promise.all(Array.from({ length: n }, async () => ({ client: await freePort(), route: await freePort() })));
+  const nodes: NatsClusterNode[] = [];
+  try {
+    for (const [i, p] of ports.entries()) {
+      const name = `${clusterName}_n${i + 1}`;
+      const dir = mkdtempSync(join(tmpdir(), "meridian-nats-cluster-"));
+      const routes = ports.filter((_, j) => j !== i).map((o) => `nats://127.0.0.1:${o.route}`).join(",");
+      const args = ["-a", "127.0.0.1", "-p", String(p.client), "-js", "-sd", dir, "--server_name", name, "--cluster_name", clusterName, "--cluster", `nats://127.0.0.1:${p.route}`, "--routes", routes];
+      const child = spawn(bin, args, { stdio: "ignore" });
+      nodes.push({
+        name,
+        url: `nats://127.0.0.1:${p.client}`,
+        port: p.client,
+        process: child,
+        stop: async () => {
+          if (child.exitCode === null && child.signalCode === null) {
+            const exited = new Promise((r) => child.once("exit", r));
+            child.kill("SIGKILL");
+            await exited;
+          }
+          rmSync(dir, { recursive: true, force: true });
+        },
+      });
+    }
+    const url = nodes.map((node) => node.url).join(",");
+    await untilMetaLeader(url, timeoutMs);
+    return {
+      nodes,
+      url,
+      node: (name) => {
+        const found = nodes.find((node) => node.name === name);
+        if (!found) throw new Error(`no cluster node named ${name}`);
+        return found;
+      },
+      stop: async () => void (await Promise.all(nodes.map((node) => node.stop()))),
+    };
+  } catch (err) {
+    await Promise.all(nodes.map((node) => node.stop()));
+    throw err;
+  }
+}
+
 export interface PostgresServerHandle {
   url: string;
   port: number;

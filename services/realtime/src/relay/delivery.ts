@@ -7,10 +7,18 @@ export interface SocketState {
   principal: Principal;
   seen: Map<string, { from: number; to: number }>;
   replaying: Map<string, RelayedTaskEvent[]>;
+  /** Per task, events held back behind a seq that has not reached this socket yet. */
+  held?: Map<string, { events: RelayedTaskEvent[]; timer: NodeJS.Timeout }>;
   expiryTimer?: NodeJS.Timeout;
 }
 
 const SEEN_LIMIT = 10_000;
+/**
+ * The stream can hold a task's events out of seq order: an event whose publish failed (a stream leader
+ * change, an executor killed) reaches it from the outbox after later ones. How long a later event waits
+ * for it; then it is sent with the gap, and the client can resume with `since`.
+ */
+const HOLD_MS = 15_000;
 
 export const rooms = {
   user: (sub: string) => `user:${sub}`,
@@ -29,7 +37,7 @@ export function endSession(socket: Socket, reason: SessionEndedNotice["reason"])
 /**
  * Hands events to this replica's own sockets. Each socket gets a task's events once and in seq
  * order: a replayed or redelivered event it already has is dropped; events arriving while its
- * history is being replayed wait in a buffer. Sending never waits on a client: a client that lets
+ * history is being replayed wait in a buffer, and so do events after a seq it has not been sent yet. Sending never waits on a client: a client that lets
  * too much pile up is disconnected and resumes with `since`.
  */
 export class Delivery {
@@ -46,7 +54,16 @@ export class Delivery {
       buffer.push(event);
       return false;
     }
-    if ((state.seen.get(event.task_id)?.to ?? 0) >= event.seq) return false;
+    const run = state.seen.get(event.task_id);
+    if ((run?.to ?? 0) >= event.seq) return false;
+    if (run && event.seq > run.to + 1) return this.hold(socket, event);
+    if (!this.send(socket, event)) return false;
+    this.releaseHeld(socket, event.task_id);
+    return true;
+  }
+
+  private send(socket: Socket, event: RelayedTaskEvent): boolean {
+    const state = stateOf(socket);
     const queued = (socket.conn as unknown as { writeBuffer?: unknown[] }).writeBuffer?.length ?? 0;
     if (queued > this.maxBuffered) {
       this.logger.warn("slow client disconnected", { socket_id: socket.id, queued });
@@ -77,6 +94,42 @@ export class Delivery {
       }
     }
     return replayed;
+  }
+
+  private hold(socket: Socket, event: RelayedTaskEvent): false {
+    const state = stateOf(socket);
+    state.held ??= new Map();
+    const held = state.held.get(event.task_id);
+    if (held) {
+      if (!held.events.some((e) => e.seq === event.seq)) held.events.push(event);
+      return false;
+    }
+    const timer = setTimeout(() => {
+      const late = state.held?.get(event.task_id);
+      state.held?.delete(event.task_id);
+      if (!late || !socket.connected) return;
+      this.logger.warn("task event missing after a gap; sending the later ones", { socket_id: socket.id, task_id: event.task_id });
+      for (const e of late.events.sort((a, b) => a.seq - b.seq)) if ((state.seen.get(e.task_id)?.to ?? 0) < e.seq) this.send(socket, e);
+    }, HOLD_MS);
+    timer.unref();
+    state.held.set(event.task_id, { events: [event], timer });
+    return false;
+  }
+
+  /** Sends the held events that now follow on without a gap. */
+  private releaseHeld(socket: Socket, taskId: string): void {
+    const state = stateOf(socket);
+    const held = state.held?.get(taskId);
+    if (!held) return;
+    held.events.sort((a, b) => a.seq - b.seq);
+    for (let next = held.events[0]; next && next.seq <= (state.seen.get(taskId)?.to ?? 0) + 1; next = held.events[0]) {
+      held.events.shift();
+      if (next.seq > (state.seen.get(taskId)?.to ?? 0)) this.send(socket, next);
+    }
+    if (held.events.length === 0) {
+      clearTimeout(held.timer);
+      state.held!.delete(taskId);
+    }
   }
 
   private markSent(state: SocketState, event: RelayedTaskEvent): void {
