@@ -44,7 +44,8 @@ interface Subscriber {
   socket: Socket;
   events: RelayedTaskEvent[];
   disconnects: number;
-  resumed: number;
+  /** Tasks this subscriber resumed with `since` (their replayed events come after later live ones). */
+  resumed: Set<string>;
 }
 
 /**
@@ -66,7 +67,7 @@ describe("e2e: scale-out on a 3-node NATS cluster", function () {
   before(async () => {
     await onServer(`create database "${database}"`);
     cluster = await startNatsCluster(3);
-    stack = new Stack(cluster.url, databaseUrl, { JETSTREAM_REPLICAS: "3" });
+    stack = new Stack(cluster.url, databaseUrl, { JETSTREAM_REPLICAS: "3", ...(process.env.CLUSTER_TEST_LOGS ? { LOG_LEVEL: "debug" } : {}) });
     await stack.start({
       agentRegistry: true,
       executors: 2,
@@ -80,6 +81,11 @@ describe("e2e: scale-out on a 3-node NATS cluster", function () {
     jsm = await jetstreamManager(nc, { timeout: 3000 });
   });
   after(async () => {
+    if (process.env.CLUSTER_TEST_LOGS) {
+      const { writeFileSync } = await import("node:fs");
+      for (const [i, r] of (stack?.realtimes ?? []).entries()) writeFileSync(`${process.env.CLUSTER_TEST_LOGS}/realtime-${i}.log`, r.raw.join("\n"));
+      for (const [i, r] of (stack?.executors ?? []).entries()) writeFileSync(`${process.env.CLUSTER_TEST_LOGS}/executor-${i}.log`, r.raw.join("\n"));
+    }
     try {
       for (const s of sockets) s.disconnect();
       await nc?.close().catch(() => undefined);
@@ -127,7 +133,7 @@ describe("e2e: scale-out on a 3-node NATS cluster", function () {
   function subscribe(user: number, replica: number, token: string): Promise<Subscriber> {
     const socket = io(stack.realtimes[replica]!.url, { auth: { token }, transports: ["websocket"], reconnection: false, forceNew: true });
     sockets.push(socket);
-    const sub: Subscriber = { user, replica, socket, events: [], disconnects: 0, resumed: 0 };
+    const sub: Subscriber = { user, replica, socket, events: [], disconnects: 0, resumed: new Set() };
     socket.on(SocketEvents.taskEvent, (e: RelayedTaskEvent) => sub.events.push(e));
     socket.on("disconnect", () => sub.disconnects++);
     return new Promise((resolve, reject) => {
@@ -229,38 +235,61 @@ describe("e2e: scale-out on a 3-node NATS cluster", function () {
       await waitFor(async () => {
         history = await historyOf(user.id);
         return mine.every((id) => historyProblems(id, history.get(id) ?? []).length === 0);
-      }, { timeoutMs: 15_000, what: `complete histories of user ${u}` }).catch((err: Error) => problems.push(err.message));
+      }, { timeoutMs: 15_000, what: `complete histories of user ${u}` }).catch((err: Error) =>
+        problems.push(`${err.message} (${[...history.values()].reduce((n, h) => n + h.length, 0)} events of ${history.size} tasks read)`),
+      );
       for (const id of mine) {
         problems.push(...historyProblems(id, history.get(id) ?? []));
         if (views.get(id)!.status !== "succeeded") problems.push(`${id}: stored status ${views.get(id)!.status}`);
         histories.set(id, history.get(id) ?? []);
       }
     }
-    expect(problems).to.deep.equal([]);
-
-    // A socket that lost its connection comes back and resumes every task of its user with `since`.
-    for (const sub of subscribers.filter((s) => !s.socket.connected)) {
-      const fresh = await subscribe(sub.user, sub.replica, users[sub.user]!.token);
-      fresh.socket.on(SocketEvents.taskEvent, (e: RelayedTaskEvent) => sub.events.push(e));
-      for (const a of [...accepted.values()].filter((x) => x.user === sub.user)) {
-        const seqs = sub.events.filter((e) => e.task_id === a.id).map((e) => e.seq);
-        const since = seqs.findIndex((s, i) => s !== i + 1) === -1 ? seqs.length : seqs.findIndex((s, i) => s !== i + 1);
-        const ack = (await fresh.socket.timeout(5000).emitWithAck(SocketEvents.subscribe, { taskId: a.id, since })) as SubscribeAck;
-        expect(ack.ok, JSON.stringify(ack)).to.equal(true);
-      }
-      sub.resumed++;
-    }
+    expect(problems.length, problems.slice(0, 8).join("\n")).to.equal(0);
 
     const expected = (sub: Subscriber) => [...accepted.values()].filter((a) => a.user === sub.user).map((a) => a.id);
+    const received = (sub: Subscriber, id: string) => sub.events.filter((e) => e.task_id === id).map((e) => e.seq);
+    /** The seq a client has every event up to. */
+    const unbroken = (seqs: number[]) => [...new Set(seqs)].sort((a, b) => a - b).findIndex((s, i) => s !== i + 1);
     const gapsOf = (sub: Subscriber) =>
       expected(sub).flatMap((id) => {
-        const got = sub.events.filter((e) => e.task_id === id).map((e) => e.seq);
+        const arrived = received(sub, id);
+        const got = sub.resumed.has(id) ? [...arrived].sort((a, b) => a - b) : arrived;
         const want = histories.get(id)!.map((_, i) => i + 1);
         return JSON.stringify(got) === JSON.stringify(want) ? [] : [`user ${sub.user} replica ${sub.replica} task ${id}: got ${got.join(",")} of ${want.length}`];
       });
-    const gaps = await waitFor(() => (subscribers.every((s) => gapsOf(s).length === 0) ? [] : undefined), { timeoutMs: 10_000, intervalMs: 100, what: "every subscriber's events" }).catch(() =>
-      subscribers.flatMap(gapsOf),
-    );
+    const complete = (timeoutMs: number) =>
+      waitFor(() => subscribers.every((sub) => gapsOf(sub).length === 0), { timeoutMs, intervalMs: 100, what: "every subscriber's events" }).catch(() => false);
+    await complete(5000);
+    // As a client does: a socket that lost its connection comes back and resumes with `since`; one that got a
+    // task's events without the first ones (published late, after the stream's new leader was elected) asks
+    // for them the same way.
+    for (const sub of subscribers) {
+      let socket = sub.socket;
+      if (!socket.connected) {
+        socket = (await subscribe(sub.user, sub.replica, users[sub.user]!.token)).socket;
+        socket.on(SocketEvents.taskEvent, (e: RelayedTaskEvent) => sub.events.push(e));
+      }
+      for (const id of expected(sub)) {
+        const seqs = received(sub, id);
+        const since = unbroken(seqs) === -1 ? seqs.length : unbroken(seqs);
+        if (sub.socket.connected && since === histories.get(id)!.length) continue;
+        sub.resumed.add(id);
+        const began = Date.now();
+        const ack = (await socket.timeout(15_000).emitWithAck(SocketEvents.subscribe, { taskId: id, since }).catch((err: Error) => ({ ok: false, error: err.message }))) as SubscribeAck;
+        const warnings = stack.realtimes[sub.replica]!.lines.filter((l) => l.level !== "info" && l.level !== "debug").map((l) => JSON.stringify(l));
+        if (!ack.ok) {
+          for await (const c of jsm.consumers.list(Streams.taskEvents.name)) {
+            warnings.push(`${c.name}: pending ${c.num_pending}, ack pending ${c.num_ack_pending}, waiting ${c.num_waiting}, delivered ${c.delivered.stream_seq}, leader ${c.cluster?.leader}`);
+          }
+          const info = await jsm.streams.info(Streams.taskEvents.name);
+          warnings.push(`stream: last ${info.state.last_seq}, leader ${info.cluster?.leader}, replicas ${JSON.stringify(info.cluster?.replicas)}`);
+        }
+        expect(ack.ok, `${JSON.stringify(ack)} after ${Date.now() - began} ms; resumed ${sub.resumed.size}, connected ${sub.socket.connected}: ${received(sub, id).join(",")}\n${warnings.slice(-8).join("\n")}`).to.equal(true);
+      }
+    }
+
+    await complete(10_000);
+    const gaps = subscribers.flatMap(gapsOf);
     const warnings = stack.realtimes.flatMap((r, i) => r.lines.filter((l) => l.level !== "info").map((l) => `realtime ${i}: ${JSON.stringify(l)}`));
     expect(gaps.length, [...gaps.slice(0, 10), ...warnings.slice(0, 10)].join("\n")).to.equal(0);
 
@@ -275,7 +304,8 @@ describe("e2e: scale-out on a 3-node NATS cluster", function () {
         `${(TASKS / doneSeconds).toFixed(1)} tasks/s completed (${burstSeconds.toFixed(1)} s burst, all done at ${doneSeconds.toFixed(1)} s); ` +
         `killed leader ${kill.node} + 1 executor: new leader ${kill.newLeader} after ${kill.electedMs} ms, first task finished ${firstAfterKill} ms after the kill, ` +
         `first task submitted after the kill finished at +${firstNewDone} ms; ${stats.retried} retried submissions ` +
-        `(${[...stats.refusals].map(([s, n]) => `${n}×${s}`).join(", ") || "-"}), ${subscribers.filter((s) => s.disconnects > 0).length} sockets resumed with since\n`,
+        `(${[...stats.refusals].map(([s, n]) => `${n}×${s}`).join(", ") || "-"}), ${subscribers.filter((s) => s.disconnects > 0).length} sockets reconnected, ` +
+        `${subscribers.reduce((n, s) => n + s.resumed.size, 0)} task subscriptions resumed with since\n`,
     );
   });
 });
