@@ -1,0 +1,70 @@
+import { io, type Socket } from "socket.io-client";
+import type { RelayedTaskEvent, SocketEvents, SubscribeAck } from "@meridian/contracts";
+import { session } from "./api.js";
+
+// Names typed against the contracts without bundling them (they carry joi).
+const TASK_EVENT: (typeof SocketEvents)["taskEvent"] = "task:event";
+const SUBSCRIBE: (typeof SocketEvents)["subscribe"] = "subscribe";
+const UNSUBSCRIBE: (typeof SocketEvents)["unsubscribe"] = "unsubscribe";
+const SESSION_ENDED: (typeof SocketEvents)["sessionEnded"] = "session:ended";
+
+let socket: Socket | null = null;
+let socketToken: string | null = null;
+type Listener = (e: RelayedTaskEvent) => void;
+const listeners = new Set<Listener>();
+const statusListeners = new Set<(s: string) => void>();
+export let liveStatus = "offline";
+
+function setStatus(s: string) {
+  liveStatus = s;
+  statusListeners.forEach((l) => l(s));
+}
+
+/** One socket per session, same origin, the access token in the handshake; every event of the user's tasks arrives. */
+export function connectLive(): Promise<Socket> {
+  const token = session.tokens?.access_token ?? null;
+  if (socket && socketToken === token && socket.connected) return Promise.resolve(socket);
+  disconnectLive();
+  socketToken = token;
+  const s = io({ path: "/socket.io", auth: (cb) => cb({ token: session.tokens?.access_token }), transports: ["websocket"] });
+  socket = s;
+  setStatus("connecting");
+  s.on(TASK_EVENT, (e: RelayedTaskEvent) => listeners.forEach((l) => l(e)));
+  s.on("connect", () => setStatus("live"));
+  s.on("disconnect", () => setStatus("offline"));
+  s.on(SESSION_ENDED, () => setStatus("session ended"));
+  return new Promise((resolve, reject) => {
+    if (s.connected) return resolve(s);
+    s.once("connect", () => resolve(s));
+    s.once("connect_error", (err) => {
+      setStatus("offline");
+      reject(err);
+    });
+  });
+}
+
+export function disconnectLive(): void {
+  socket?.disconnect();
+  socket = null;
+  setStatus("offline");
+}
+
+export function onTaskEvent(l: Listener): () => void {
+  listeners.add(l);
+  return () => listeners.delete(l);
+}
+
+export function onLiveStatus(l: (s: string) => void): () => void {
+  statusListeners.add(l);
+  return () => statusListeners.delete(l);
+}
+
+/** Follow one task: its history from `since` is replayed, then live events follow. */
+export async function followTask(taskId: string, since = 0): Promise<SubscribeAck> {
+  const s = await connectLive();
+  return (await s.timeout(10_000).emitWithAck(SUBSCRIBE, { taskId, since })) as SubscribeAck;
+}
+
+export function unfollowTask(taskId: string): void {
+  socket?.emit(UNSUBSCRIBE, { taskId });
+}
