@@ -12,6 +12,22 @@ let socket: Socket | null = null;
 let socketToken: string | null = null;
 type Listener = (e: RelayedTaskEvent) => void;
 const listeners = new Set<Listener>();
+// Events seen per task, so a view created after an event arrived (the task's own submit answer can come
+// after its first events) still shows it: the server does not replay what the socket already received.
+const recent = new Map<string, RelayedTaskEvent[]>();
+const RECENT_TASKS = 50;
+
+function remember(e: RelayedTaskEvent): void {
+  const list = recent.get(e.task_id) ?? [];
+  list.push(e);
+  recent.delete(e.task_id);
+  recent.set(e.task_id, list);
+  if (recent.size > RECENT_TASKS) recent.delete(recent.keys().next().value!);
+}
+
+export function seenEvents(taskId: string): RelayedTaskEvent[] {
+  return recent.get(taskId) ?? [];
+}
 const statusListeners = new Set<(s: string) => void>();
 export let liveStatus = "offline";
 
@@ -29,7 +45,10 @@ export function connectLive(): Promise<Socket> {
   const s = io({ path: "/socket.io", auth: (cb) => cb({ token: session.tokens?.access_token }), transports: ["websocket"] });
   socket = s;
   setStatus("connecting");
-  s.on(TASK_EVENT, (e: RelayedTaskEvent) => listeners.forEach((l) => l(e)));
+  s.on(TASK_EVENT, (e: RelayedTaskEvent) => {
+    remember(e);
+    listeners.forEach((l) => l(e));
+  });
   s.on("connect", () => setStatus("live"));
   s.on("disconnect", () => setStatus("offline"));
   s.on(SESSION_ENDED, () => setStatus("session ended"));
@@ -45,6 +64,7 @@ export function connectLive(): Promise<Socket> {
 
 export function disconnectLive(): void {
   socket?.disconnect();
+  recent.clear();
   socket = null;
   setStatus("offline");
 }

@@ -1,7 +1,7 @@
 import type { AgentList, RelayedTaskEvent, TaskList, TaskLogs, TaskStatus, TaskView } from "@meridian/contracts";
 import { api, query } from "../api.js";
 import { field, fmtDate, fmtMs, formValues, h, replace, select } from "../dom.js";
-import { connectLive, followTask, onTaskEvent, unfollowTask } from "../live.js";
+import { connectLive, followTask, onTaskEvent, seenEvents, unfollowTask } from "../live.js";
 import { href, navigate, type View } from "../router.js";
 import { busy, errorText, loading, pageHeader, pager, statusBadge, statusLine } from "./common.js";
 
@@ -55,6 +55,7 @@ function timeline(taskId: string, onFinal: (e: RelayedTaskEvent) => void) {
     if (FINAL.has(e.type)) onFinal(e);
   };
   const off = onTaskEvent(add);
+  seenEvents(taskId).forEach(add);
   return { el, add, stop: () => (off(), unfollowTask(taskId)) };
 }
 
@@ -91,6 +92,7 @@ export const runTaskView: View = (main, _params, search) => {
   const live = h("section", { class: "live", "aria-label": "Live task" });
   main.append(pageHeader("Run a task"), form, live);
   let current: ReturnType<typeof timeline> | null = null;
+  connectLive().catch((err: unknown) => status.fail(new Error(`Live events unavailable: ${errorText(err)}`)));
 
   api<AgentList>("GET", `/agents${query({ enabled: "true", limit: 100 })}`).then(
     (page) => {

@@ -1,0 +1,221 @@
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { expect } from "chai";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { repoRoot, uniqueName, waitFor } from "@meridian/service-kit/testing";
+import { createAgentVia, http, newUser, signUp } from "../support/http.js";
+import { Stack } from "../support/stack.js";
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const DIST_INDEX = join(repoRoot, "services/gateway/console/dist/index.html");
+const ARTIFACTS = join(repoRoot, "tests/artifacts");
+const CONSOLE_SRC = join(repoRoot, "services/gateway/console");
+
+/** The build is missing or older than a source file (`npm test` compiles TypeScript, not the console). */
+function consoleStale(): boolean {
+  if (!existsSync(DIST_INDEX)) return true;
+  const built = statSync(DIST_INDEX).mtimeMs;
+  const sources = [join(CONSOLE_SRC, "index.html"), join(CONSOLE_SRC, "vite.config.ts"), ...readdirSync(join(CONSOLE_SRC, "src"), { recursive: true, encoding: "utf8" }).map((f) => join(CONSOLE_SRC, "src", f))];
+  return sources.some((f) => statSync(f).mtimeMs > built);
+}
+
+type User = ReturnType<typeof newUser>;
+
+describe("e2e: the console in a real browser (Chromium headless)", function () {
+  this.timeout(60_000);
+  const stack = new Stack();
+  const admin = newUser();
+  let browser: Browser | undefined;
+  const problems: string[] = [];
+
+  before(async function () {
+    if (!existsSync(CHROMIUM)) {
+      process.stdout.write(`    skipped: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)\n`);
+      this.skip();
+    }
+    this.timeout(180_000);
+    if (consoleStale()) execFileSync("npm", ["run", "build:console"], { cwd: repoRoot, stdio: "ignore", timeout: 150_000 });
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await stack.start({ agentRegistry: true, executors: 1, realtime: 1, admin });
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: process.getuid?.() === 0 ? ["--no-sandbox"] : [] });
+  });
+  after(async () => {
+    await browser?.close();
+    await stack.stop();
+  });
+
+  const url = (path: string) => `${stack.gatewayUrl}/console${path}`;
+
+  /** A fresh context per test; CSP violations and uncaught errors are collected and must stay empty. */
+  async function openPage(viewport = { width: 1280, height: 860 }): Promise<Page> {
+    const context = await browser!.newContext({ viewport });
+    const page = await context.newPage();
+    problems.length = 0;
+    page.on("console", (msg) => {
+      if (msg.type() === "error" && /Content Security Policy|Refused to/i.test(msg.text())) problems.push(msg.text());
+    });
+    page.on("pageerror", (err) => problems.push(`uncaught: ${err.message}`));
+    return page;
+  }
+  async function closePage(page: Page) {
+    await page.context().close();
+    expect(problems, "CSP violations or uncaught errors in the page").to.deep.equal([]);
+  }
+  const shot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS, `console-${name}.png`), fullPage: true });
+
+  async function signIn(page: Page, user: Pick<User, "username" | "password">, path = "/") {
+    await page.goto(url(path));
+    await page.getByLabel("Username or email").fill(user.username);
+    await page.getByLabel("Password").fill(user.password);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign out" }).waitFor();
+  }
+
+  it("when a new user signs up in the console, then they land on analytics signed in, and can sign out and in again", async () => {
+    const res = await http(stack.gatewayUrl, "GET", "/console/");
+    expect(res.status).to.equal(200);
+    const csp = res.headers.get("content-security-policy") ?? "";
+    expect(csp).to.include("script-src 'self'").and.include("style-src 'self'").and.not.include("unsafe-inline");
+    expect(res.headers.get("cache-control")).to.equal("no-cache");
+    const asset = /\/console\/assets\/[^"]+\.js/.exec(res.text)![0];
+    expect((await http(stack.gatewayUrl, "GET", asset)).headers.get("cache-control")).to.include("immutable");
+    expect((await http(stack.gatewayUrl, "GET", "/console/assets/missing.js")).status).to.equal(404);
+
+    const page = await openPage();
+    await page.goto(url("/tasks"));
+    await page.getByRole("heading", { name: "Sign in to Meridian" }).waitFor();
+    // Focus moves to the new page's heading, and the keyboard goes on from there into the form.
+    expect(await page.evaluate("document.activeElement.textContent")).to.equal("Sign in to Meridian");
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate("document.activeElement.name")).to.equal("login");
+    await page.getByRole("link", { name: "Sign up" }).click();
+    const user = newUser();
+    await page.getByLabel("Username").fill(user.username);
+    await page.getByLabel("Email").fill(user.email);
+    await page.getByLabel("Password").fill(user.password);
+    await page.getByRole("button", { name: "Create account" }).click();
+    await page.getByRole("heading", { name: "Analytics", level: 1 }).waitFor();
+    await page.getByText(user.username, { exact: true }).waitFor();
+    // Before the analytics endpoints answer (or with no tasks yet) the page says "no data" instead of failing.
+    await page.locator(".no-data, .stat").first().waitFor();
+    await shot(page, "analytics");
+
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Tasks" }).click();
+    await page.getByRole("heading", { name: "Task history" }).waitFor();
+    await page.reload();
+    await page.getByRole("heading", { name: "Task history" }).waitFor();
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("heading", { name: "Sign in to Meridian" }).waitFor();
+    await signIn(page, user);
+    await page.getByRole("heading", { name: "Analytics", level: 1 }).waitFor();
+    await closePage(page);
+  });
+
+  it("when a user creates an agent in the form, then it is listed, and editing and disabling it change it", async () => {
+    const { user, token } = await signUp(stack.gatewayUrl);
+    const name = uniqueName("ui").toLowerCase();
+    const page = await openPage();
+    await signIn(page, user, "/agents");
+    await page.getByRole("link", { name: "New agent" }).click();
+    await page.getByLabel("Name").fill(name);
+    await page.getByLabel("Runtime").selectOption("sleep");
+    await page.getByLabel("Sleep (ms)").fill("150");
+    await page.getByLabel("Visibility").selectOption("public");
+    await page.getByRole("button", { name: "Create agent" }).click();
+    const row = page.locator(`tr[data-agent="${name}"]`);
+    await row.waitFor();
+    expect(await row.innerText()).to.include("sleep").and.include("public").and.include("enabled");
+
+    await row.getByRole("link", { name, exact: true }).click();
+    await page.getByLabel("Description").fill("naps on request");
+    await page.getByRole("button", { name: "Save changes" }).click();
+    await page.getByText(/Saved .* \(version 2\)/).waitFor();
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Agents" }).click();
+    await page.getByRole("button", { name: `Disable ${name}` }).click();
+    await page.getByRole("button", { name: `Enable ${name}` }).waitFor();
+    await shot(page, "agents");
+
+    const agent = await http(stack.gatewayUrl, "GET", `/api/v1/agents/${name}`, { token });
+    expect(agent.body).to.deep.include({ runtime: "sleep", config: { ms: 150 }, visibility: "public", enabled: false, description: "naps on request", version: 3 });
+    await closePage(page);
+  });
+
+  it("when a task is run from the console, then its events arrive live, it ends succeeded, and its page and history show it", async () => {
+    const { user, token } = await signUp(stack.gatewayUrl);
+    const agent = await createAgentVia<{ name: string }>(stack.gatewayUrl, token, { runtime: "sleep", config: { ms: 50 } });
+    const page = await openPage();
+    await signIn(page, user, `/run?agent=${agent.name}`);
+    await page.locator('.live-badge[data-state="live"]').waitFor({ timeout: 10_000 });
+    await page.getByLabel("Input (JSON)").fill('{ "ms": 700 }');
+    await page.getByRole("button", { name: "Run task" }).click();
+    const timeline = page.getByRole("log", { name: "Task events" });
+    // Live: "started" shows while the task still sleeps, then "succeeded" follows without a reload.
+    await timeline.locator('li[data-type="started"]').waitFor({ timeout: 15_000 });
+    await timeline.locator('li[data-type="succeeded"]').waitFor({ timeout: 15_000 });
+    const types = await timeline.locator("li").evaluateAll((lis) => lis.map((li) => li.getAttribute("data-type")));
+    expect(types[0]).to.equal("queued");
+    expect(types.at(-1)).to.equal("succeeded");
+    await page.locator("pre.result", { hasText: '"slept_ms": 700' }).waitFor();
+    await shot(page, "run-task");
+
+    const taskLink = page.locator(".live h2 a");
+    const short = await taskLink.innerText();
+    await taskLink.click();
+    await page.getByRole("heading", { name: `Task ${short}` }).waitFor();
+    await page.getByRole("log", { name: "Task events" }).locator('li[data-type="succeeded"]').waitFor();
+    await page.locator(".summary").getByText("succeeded").waitFor();
+    await page.locator("pre.result", { hasText: "slept_ms" }).waitFor();
+    await shot(page, "task");
+
+    await page.goto(url(`/tasks?agent=${agent.name}`));
+    await page.locator("tbody tr", { hasText: short }).getByText("succeeded").waitFor();
+    await page.getByLabel("Status").selectOption("failed");
+    await page.getByRole("button", { name: "Filter" }).click();
+    await page.getByText("No tasks match.").waitFor();
+    await closePage(page);
+  });
+
+  it("when an API key is created, then its secret is shown once and works, and once revoked it is refused", async () => {
+    const { user } = await signUp(stack.gatewayUrl);
+    const name = uniqueName("key");
+    const page = await openPage();
+    await signIn(page, user, "/keys");
+    await page.getByLabel("Name").fill(name);
+    await page.getByLabel("tasks:read").check();
+    await page.getByRole("button", { name: "Create key" }).click();
+    const secret = await page.getByLabel(`Secret of ${name}`).inputValue();
+    expect(secret).to.match(/^mk_/);
+    const row = page.locator("tbody tr", { hasText: name });
+    await row.getByText("tasks:read").waitFor();
+    await shot(page, "keys");
+    expect((await http(stack.gatewayUrl, "GET", "/api/v1/tasks", { headers: { "X-API-Key": secret } })).status).to.equal(200);
+
+    await page.reload();
+    await row.waitFor();
+    expect(await page.getByLabel(`Secret of ${name}`).count(), "the secret after a reload").to.equal(0);
+    await row.getByRole("button", { name: `Revoke ${name}` }).click();
+    await page.getByRole("button", { name: `Confirm revoking ${name}` }).click();
+    await page.getByText(`Key ${name} revoked.`).waitFor();
+    expect(await row.count()).to.equal(0);
+    await waitFor(async () => (await http(stack.gatewayUrl, "GET", "/api/v1/tasks", { headers: { "X-API-Key": secret } })).status === 401, {
+      timeoutMs: 5000,
+      what: "the revoked key to be refused",
+    });
+    await closePage(page);
+  });
+
+  it("when an admin opens the console on a narrow screen, then the users section shows and the layout stacks", async () => {
+    const page = await openPage({ width: 390, height: 844 });
+    await signIn(page, admin, "/users");
+    await page.getByRole("heading", { name: "Users", level: 1 }).waitFor();
+    await page.locator(".card").first().waitFor();
+    await shot(page, "narrow-users");
+    const overflow = await page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth");
+    expect(overflow, "horizontal overflow in px").to.be.at.most(0);
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Agents" }).click();
+    await page.getByRole("heading", { name: "Agents" }).waitFor();
+    await shot(page, "narrow-agents");
+    await closePage(page);
+  });
+});
