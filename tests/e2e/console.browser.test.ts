@@ -112,6 +112,41 @@ describe("e2e: the console in a real browser (Chromium headless)", function () {
     await closePage(page);
   });
 
+  it("when the analytics endpoints answer, then the dashboard shows the figures and one SVG chart per series", async () => {
+    // The shapes of GET /api/v1/analytics/{dashboard,timeseries/…}, answered in the browser so the rendering
+    // is checked whatever the analytics service has today; the real endpoints are read by the first journey.
+    const { user } = await signUp(stack.gatewayUrl);
+    const page = await openPage();
+    const to = Date.now();
+    const points = Array.from({ length: 24 }, (_, i) => ({ t: new Date(to - (23 - i) * 3_600_000).toISOString(), value: i % 5 === 0 ? 0 : (i * 7) % 23 }));
+    await page.route("**/api/v1/analytics/**", (route) => {
+      const path = new URL(route.request().url()).pathname;
+      const metric = path.split("/").pop()!;
+      const body = path.endsWith("/dashboard")
+        ? {
+            range: "day", from: new Date(to - 86_400_000).toISOString(), to: new Date(to).toISOString(),
+            tasks: { submitted: 120, succeeded: 101, failed: 9, cancelled: 4, timed_out: 3, dead_lettered: 3, queued_now: 2, running_now: 1 },
+            success_rate: 0.8417, duration_ms: { p50: 180, p95: 2400, p99: 9100 }, retries: 14, dead_letters: 3,
+            busiest_agents: [
+              { agent_id: "a1", agent: "echo-bot", submitted: 70, succeeded: 66, failed: 4 },
+              { agent_id: "a2", agent: "weather-fetcher", submitted: 50, succeeded: 35, failed: 5 },
+            ],
+          }
+        : { metric, bucket: "hour", from: points[0]!.t, to: new Date(to).toISOString(), points: points.map((p) => ({ ...p, value: metric === "duration_p95" ? p.value * 100 : p.value })) };
+      return route.fulfill({ status: 200, contentType: "application/json", body: JSON.stringify(body) });
+    });
+    await signIn(page, user, "/");
+    await page.getByText("84.2%").waitFor();
+    expect(await page.locator(".stat").count()).to.equal(10);
+    for (const title of ["Tasks submitted", "Tasks succeeded", "Tasks failed", "Duration p95"]) {
+      await page.getByRole("img", { name: new RegExp(`^${title}: 24 hour buckets`) }).waitFor();
+    }
+    await page.getByRole("img", { name: "Tasks per agent" }).waitFor();
+    await page.getByRole("row", { name: /weather-fetcher 50 35 5/ }).waitFor();
+    await shot(page, "analytics-data");
+    await closePage(page);
+  });
+
   it("when a user creates an agent in the form, then it is listed, and editing and disabling it change it", async () => {
     const { user, token } = await signUp(stack.gatewayUrl);
     const name = uniqueName("ui").toLowerCase();

@@ -134,7 +134,7 @@ function bars(agents: Dashboard["busiest_agents"]): HTMLElement {
     {},
     svg(
       "svg",
-      { viewBox: `0 0 ${W} ${agents.length * rowH + 4}`, role: "img", "aria-label": "Tasks per agent", class: "chart-svg" },
+      { viewBox: `0 0 ${W} ${agents.length * rowH + 4}`, role: "img", "aria-label": "Tasks per agent", class: "chart-svg bars-svg" },
       agents.map((a, i) => {
         const w = (W - labelW - 60) * (a.submitted / max);
         const ws = (W - labelW - 60) * (a.succeeded / max);
