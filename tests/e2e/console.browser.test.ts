@@ -124,7 +124,7 @@ describe("e2e: the console in a real browser (Chromium headless)", function () {
       const metric = path.split("/").pop()!;
       const body = path.endsWith("/dashboard")
         ? {
-            range: "day", from: new Date(to - 86_400_000).toISOString(), to: new Date(to).toISOString(),
+            range: "day", from: new Date(to - 86_400_000).toISOString(), to: new Date(to).toISOString(), agents_active: 2, queue_depth: 2,
             tasks: { submitted: 120, succeeded: 101, failed: 9, cancelled: 4, timed_out: 3, dead_lettered: 3, queued_now: 2, running_now: 1 },
             success_rate: 0.8417, duration_ms: { p50: 180, p95: 2400, p99: 9100 }, retries: 14, dead_letters: 3,
             busiest_agents: [
@@ -137,7 +137,7 @@ describe("e2e: the console in a real browser (Chromium headless)", function () {
     });
     await signIn(page, user, "/");
     await page.getByText("84.2%").waitFor();
-    expect(await page.locator(".stat").count()).to.equal(10);
+    expect(await page.locator(".stat").count()).to.equal(12);
     for (const title of ["Tasks submitted", "Tasks succeeded", "Tasks failed", "Duration p95"]) {
       await page.getByRole("img", { name: new RegExp(`^${title}: 24 hour buckets`) }).waitFor();
     }
@@ -176,7 +176,7 @@ describe("e2e: the console in a real browser (Chromium headless)", function () {
     await closePage(page);
   });
 
-  it("when a task is run from the console, then its events arrive live, it ends succeeded, and its page and history show it", async () => {
+  it("when a task is run from the console, then its events arrive live, it ends succeeded, and its page, history and analytics show it", async () => {
     const { user, token } = await signUp(stack.gatewayUrl);
     const agent = await createAgentVia<{ name: string }>(stack.gatewayUrl, token, { runtime: "sleep", config: { ms: 50 } });
     const page = await openPage();
@@ -208,6 +208,16 @@ describe("e2e: the console in a real browser (Chromium headless)", function () {
     await page.getByLabel("Status").selectOption("failed");
     await page.getByRole("button", { name: "Filter" }).click();
     await page.getByText("No tasks match.").waitFor();
+
+    // The real analytics endpoints: once the rollup has folded the task, the dashboard counts it and charts it.
+    await waitFor(async () => {
+      const d = await http<{ tasks: { succeeded: number } }>(stack.gatewayUrl, "GET", "/api/v1/analytics/dashboard?range=day", { token });
+      return d.status === 200 && d.body.tasks.succeeded === 1;
+    }, { timeoutMs: 30_000, intervalMs: 500, what: "the dashboard to count the task" });
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Analytics" }).click();
+    await page.locator(".stat", { hasText: "Succeeded" }).getByText("1", { exact: true }).waitFor();
+    await page.getByRole("img", { name: /^Tasks succeeded: \d+ hour buckets/ }).waitFor();
+    await page.getByRole("row", { name: new RegExp(`${agent.name} 1 1 0`) }).waitFor();
     await closePage(page);
   });
 

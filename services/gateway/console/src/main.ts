@@ -102,7 +102,7 @@ setNavigateHandler(render);
 window.addEventListener("popstate", render);
 document.addEventListener("click", (e) => {
   const a = (e.target as Element | null)?.closest?.("a");
-  if (!a || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || a.target) return;
+  if (!a || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || a.target || a.hasAttribute("download")) return;
   const url = new URL(a.href, location.href);
   if (url.origin !== location.origin || !url.pathname.startsWith(BASE)) return;
   e.preventDefault();

@@ -1,23 +1,14 @@
-import { api, ApiError, query } from "../api.js";
+import type { AnalyticsFigures, AnalyticsRange, Timeseries, TimeseriesBucket } from "@meridian/contracts";
+import { api, ApiError, query, session } from "../api.js";
 import { field, fmtMs, h, replace, select, svg } from "../dom.js";
 import { navigate, type View } from "../router.js";
 import { errorText, pageHeader } from "./common.js";
 
-/** Shapes of the analytics endpoints (GET /api/v1/analytics/…). */
-interface Dashboard {
-  range: string;
-  from: string;
-  to: string;
-  tasks: { submitted: number; succeeded: number; failed: number; cancelled: number; timed_out: number; dead_lettered: number; queued_now: number; running_now: number };
-  success_rate: number | null;
-  duration_ms: { p50: number | null; p95: number | null; p99: number | null };
-  retries: number;
-  dead_letters: number;
-  busiest_agents: Array<{ agent_id: string; agent: string; submitted: number; succeeded: number; failed: number }>;
-}
-interface Series { metric: string; bucket: string; from: string; to: string; points: Array<{ t: string; value: number | null }> }
+type Dashboard = AnalyticsFigures;
+type Series = Timeseries;
 
-const RANGES = ["day", "week", "month"] as const;
+const RANGES: AnalyticsRange[] = ["day", "week", "month", "quarter", "year"];
+const BUCKET: Record<AnalyticsRange, TimeseriesBucket> = { day: "hour", week: "day", month: "day", quarter: "week", year: "week" };
 const METRICS: Array<[string, string, (v: number) => string]> = [
   ["submitted", "Tasks submitted", String],
   ["succeeded", "Tasks succeeded", String],
@@ -36,14 +27,27 @@ async function maybe<T>(path: string): Promise<T | null> {
 }
 
 export const analyticsView: View = (main, _params, search) => {
-  const range = (RANGES as readonly string[]).includes(search.get("range") ?? "") ? search.get("range")! : "day";
-  const bucket = range === "day" ? "hour" : "day";
+  const range = (RANGES as readonly string[]).includes(search.get("range") ?? "") ? (search.get("range") as AnalyticsRange) : "day";
+  const bucket = BUCKET[range];
   const rangeSelect = select("range", RANGES.map((r): [string, string] => [r, `last ${r}`]), range);
   rangeSelect.addEventListener("change", () => navigate(`/?range=${rangeSelect.value}`, true));
   const cards = h("div", { class: "cards" }, h("p", { class: "muted" }, "Loading…"));
   const charts = h("div", { class: "charts" });
   const busiest = h("section", { class: "card", "aria-labelledby": "busiest-h" }, h("h2", { id: "busiest-h" }, "Busiest agents"));
-  main.append(pageHeader("Analytics", h("div", { class: "inline" }, field("Range", rangeSelect))), h("section", { "aria-label": "Figures" }, cards), charts, busiest);
+  const exportStatus = h("span", { class: "muted small", role: "status" });
+  const exporter = (format: "csv" | "json") => {
+    const b = h("button", { type: "button" }, `Export ${format.toUpperCase()}`);
+    b.addEventListener("click", () => void download(format, range, b, exportStatus));
+    return b;
+  };
+  main.append(
+    pageHeader("Analytics", h("div", { class: "inline" }, field("Range", rangeSelect), exporter("csv"), exporter("json"))),
+    exportStatus,
+    h("p", { class: "muted small" }, session.isAdmin ? "Every user's tasks (you are an admin)." : "Your own tasks."),
+    h("section", { "aria-label": "Figures" }, cards),
+    charts,
+    busiest,
+  );
 
   maybe<Dashboard>(`/analytics/dashboard${query({ range })}`).then(
     (d) => {
@@ -64,6 +68,8 @@ export const analyticsView: View = (main, _params, search) => {
         card("p99", fmtMs(d.duration_ms.p99)),
         card("Retries", d.retries),
         card("Dead letters", d.dead_letters, d.dead_letters ? "bad" : ""),
+        card("Cancelled", d.tasks.cancelled),
+        card("Active agents", d.agents_active ?? "—"),
         card("Queued now", d.tasks.queued_now),
         card("Running now", d.tasks.running_now),
       );
@@ -82,6 +88,27 @@ export const analyticsView: View = (main, _params, search) => {
     );
   }
 };
+
+/** The export streams with the bearer token, so it is fetched and handed to the browser as a file. */
+async function download(format: "csv" | "json", range: string, button: HTMLButtonElement, status: HTMLElement): Promise<void> {
+  button.disabled = true;
+  status.textContent = "Exporting…";
+  try {
+    const res = await fetch(`/api/v1/analytics/export${query({ format, range })}`, { headers: { authorization: `Bearer ${session.tokens?.access_token ?? ""}` } });
+    if (!res.ok) throw new Error(res.status === 404 ? "Export is not available yet." : `Export failed (${res.status}).`);
+    const url = URL.createObjectURL(await res.blob());
+    const a = h("a", { href: url, download: `meridian-tasks-${range}.${format}` });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    status.textContent = "Export downloaded.";
+  } catch (err) {
+    status.textContent = errorText(err);
+  } finally {
+    button.disabled = false;
+  }
+}
 
 function noData(text: string): HTMLElement {
   return h("p", { class: "no-data" }, text);
