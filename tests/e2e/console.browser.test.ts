@@ -28,6 +28,7 @@ describe("e2e: the console in a real browser (Chromium headless)", function () {
   const admin = newUser();
   let browser: Browser | undefined;
   const problems: string[] = [];
+  let current: Page | undefined;
 
   before(async function () {
     if (!existsSync(CHROMIUM)) {
@@ -45,12 +46,22 @@ describe("e2e: the console in a real browser (Chromium headless)", function () {
     await stack.stop();
   });
 
+  // A failed journey leaves its page open: keep what it showed, then close it.
+  afterEach(async function () {
+    if (!current) return;
+    const title = this.currentTest?.title ?? "test";
+    await current.screenshot({ path: join(ARTIFACTS, `console-failed-${title.slice(5, 40).replace(/\W+/g, "-")}.png`), fullPage: true }).catch(() => undefined);
+    await current.context().close().catch(() => undefined);
+    current = undefined;
+  });
+
   const url = (path: string) => `${stack.gatewayUrl}/console${path}`;
 
   /** A fresh context per test; CSP violations and uncaught errors are collected and must stay empty. */
   async function openPage(viewport = { width: 1280, height: 860 }): Promise<Page> {
     const context = await browser!.newContext({ viewport });
     const page = await context.newPage();
+    current = page;
     problems.length = 0;
     page.on("console", (msg) => {
       if (msg.type() === "error" && /Content Security Policy|Refused to/i.test(msg.text())) problems.push(msg.text());
@@ -59,6 +70,7 @@ describe("e2e: the console in a real browser (Chromium headless)", function () {
     return page;
   }
   async function closePage(page: Page) {
+    current = undefined;
     await page.context().close();
     expect(problems, "CSP violations or uncaught errors in the page").to.deep.equal([]);
   }
@@ -69,6 +81,8 @@ describe("e2e: the console in a real browser (Chromium headless)", function () {
     await page.getByLabel("Username or email").fill(user.username);
     await page.getByLabel("Password").fill(user.password);
     await page.getByRole("button", { name: "Sign in" }).click();
+    // Signed in once the app has left the sign-in page for the one asked for.
+    await page.waitForURL((u) => !u.pathname.endsWith("/login"));
     await page.getByRole("button", { name: "Sign out" }).waitFor();
   }
 
@@ -153,7 +167,7 @@ describe("e2e: the console in a real browser (Chromium headless)", function () {
     const page = await openPage();
     await signIn(page, user, "/agents");
     await page.getByRole("link", { name: "New agent" }).click();
-    await page.getByLabel("Name").fill(name);
+    await page.getByLabel("Name", { exact: true }).fill(name);
     await page.getByLabel("Runtime").selectOption("sleep");
     await page.getByLabel("Sleep (ms)").fill("150");
     await page.getByLabel("Visibility").selectOption("public");
@@ -167,6 +181,10 @@ describe("e2e: the console in a real browser (Chromium headless)", function () {
     await page.getByRole("button", { name: "Save changes" }).click();
     await page.getByText(/Saved .* \(version 2\)/).waitFor();
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Agents" }).click();
+    // Other users' public agents are listed too: find ours with the filters.
+    await page.getByLabel("Search").fill(name);
+    await page.getByLabel("Owner").selectOption("me");
+    await page.getByRole("button", { name: "Filter" }).click();
     await page.getByRole("button", { name: `Disable ${name}` }).click();
     await page.getByRole("button", { name: `Enable ${name}` }).waitFor();
     await shot(page, "agents");
@@ -226,7 +244,7 @@ describe("e2e: the console in a real browser (Chromium headless)", function () {
     const name = uniqueName("key");
     const page = await openPage();
     await signIn(page, user, "/keys");
-    await page.getByLabel("Name").fill(name);
+    await page.getByLabel("Name", { exact: true }).fill(name);
     await page.getByLabel("tasks:read").check();
     await page.getByRole("button", { name: "Create key" }).click();
     const secret = await page.getByLabel(`Secret of ${name}`).inputValue();

@@ -53,7 +53,7 @@ function load(): Stored | null {
 
 let refreshing: Promise<boolean> | null = null;
 /** One refresh at a time; a refused refresh ends the session. */
-function refresh(): Promise<boolean> {
+export function refresh(): Promise<boolean> {
   const rt = session.tokens?.refresh_token;
   if (!rt) return Promise.resolve(false);
   refreshing ??= fetch("/api/v1/auth/refresh", {

@@ -1,6 +1,6 @@
 import { io, type Socket } from "socket.io-client";
-import type { RelayedTaskEvent, SocketEvents, SubscribeAck } from "@meridian/contracts";
-import { session } from "./api.js";
+import type { RelayedTaskEvent, SessionEndedNotice, SocketEvents, SubscribeAck } from "@meridian/contracts";
+import { refresh, session } from "./api.js";
 
 // Names typed against the contracts without bundling them (they carry joi).
 const TASK_EVENT: (typeof SocketEvents)["taskEvent"] = "task:event";
@@ -51,7 +51,11 @@ export function connectLive(): Promise<Socket> {
   });
   s.on("connect", () => setStatus("live"));
   s.on("disconnect", () => setStatus("offline"));
-  s.on(SESSION_ENDED, () => setStatus("session ended"));
+  s.on(SESSION_ENDED, (n: SessionEndedNotice) => {
+    setStatus("session ended");
+    // An expired access token: refresh it, reconnect, and resume each followed task after its last event.
+    if (n.reason !== "session_revoked") void refresh().then((ok) => (ok ? resume() : undefined));
+  });
   return new Promise((resolve, reject) => {
     if (s.connected) return resolve(s);
     s.once("connect", () => resolve(s));
@@ -65,6 +69,7 @@ export function connectLive(): Promise<Socket> {
 export function disconnectLive(): void {
   socket?.disconnect();
   recent.clear();
+  followed.clear();
   socket = null;
   setStatus("offline");
 }
@@ -79,12 +84,21 @@ export function onLiveStatus(l: (s: string) => void): () => void {
   return () => statusListeners.delete(l);
 }
 
+const followed = new Set<string>();
+async function resume(): Promise<void> {
+  const since = [...followed].map((id): [string, number] => [id, Math.max(0, ...seenEvents(id).map((e) => e.seq))]);
+  await connectLive();
+  for (const [taskId, seq] of since) await followTask(taskId, seq).catch(() => undefined);
+}
+
 /** Follow one task: its history from `since` is replayed, then live events follow. */
 export async function followTask(taskId: string, since = 0): Promise<SubscribeAck> {
+  followed.add(taskId);
   const s = await connectLive();
   return (await s.timeout(10_000).emitWithAck(SUBSCRIBE, { taskId, since })) as SubscribeAck;
 }
 
 export function unfollowTask(taskId: string): void {
+  followed.delete(taskId);
   socket?.emit(UNSUBSCRIBE, { taskId });
 }

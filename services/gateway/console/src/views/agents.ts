@@ -16,12 +16,13 @@ export const agentsView: View = (main, _params, search) => {
     field("Search", h("input", { name: "q", type: "search", value: search.get("q") ?? "" })),
     field("Runtime", select("runtime", [["", "any"], ...RUNTIMES.map((r): [string, string] => [r, r]), ["sdk", "sdk"]], search.get("runtime") ?? "")),
     field("State", select("enabled", [["", "any"], ["true", "enabled"], ["false", "disabled"]], search.get("enabled") ?? "")),
+    field("Owner", select("owner", [["", "anyone"], ["me", "me"]], search.get("owner") ?? "")),
     h("button", { type: "submit" }, "Filter"),
   );
   filters.addEventListener("submit", (e) => {
     e.preventDefault();
     const v = formValues(filters);
-    navigate(`/agents${query({ q: v.q?.trim(), runtime: v.runtime, enabled: v.enabled })}`, true);
+    navigate(`/agents${query({ q: v.q?.trim(), runtime: v.runtime, enabled: v.enabled, owner: v.owner })}`, true);
   });
   main.append(pageHeader("Agents", h("a", { class: "button primary", href: href("/agents/new") }, "New agent")), filters, status, results);
 
@@ -30,7 +31,7 @@ export const agentsView: View = (main, _params, search) => {
     try {
       const page = await api<AgentList>(
         "GET",
-        `/agents${query({ q: search.get("q") ?? undefined, runtime: search.get("runtime") ?? undefined, enabled: search.get("enabled") ?? undefined, limit: LIMIT, offset })}`,
+        `/agents${query({ q: search.get("q") ?? undefined, runtime: search.get("runtime") ?? undefined, enabled: search.get("enabled") ?? undefined, owner: search.get("owner") === "me" ? session.user?.id : undefined, limit: LIMIT, offset })}`,
       );
       if (page.items.length === 0) return replace(results, h("p", { class: "muted" }, "No agents yet. ", h("a", { href: href("/agents/new") }, "Create one")));
       replace(

@@ -1,4 +1,4 @@
-import type { AgentList, RelayedTaskEvent, TaskList, TaskLogs, TaskStatus, TaskView } from "@meridian/contracts";
+import type { AgentList, AgentView, RelayedTaskEvent, TaskList, TaskLogs, TaskStatus, TaskView } from "@meridian/contracts";
 import { api, query } from "../api.js";
 import { field, fmtDate, fmtMs, formValues, h, replace, select } from "../dom.js";
 import { connectLive, followTask, onTaskEvent, seenEvents, unfollowTask } from "../live.js";
@@ -94,9 +94,14 @@ export const runTaskView: View = (main, _params, search) => {
   let current: ReturnType<typeof timeline> | null = null;
   connectLive().catch((err: unknown) => status.fail(new Error(`Live events unavailable: ${errorText(err)}`)));
 
-  api<AgentList>("GET", `/agents${query({ enabled: "true", limit: 100 })}`).then(
-    (page) => {
-      const wanted = search.get("agent");
+  const wanted = search.get("agent");
+  Promise.all([
+    api<AgentList>("GET", `/agents${query({ enabled: "true", limit: 100 })}`),
+    // The one asked for by ?agent= may be past the first page of everyone's public agents.
+    wanted ? api<AgentView>("GET", `/agents/${encodeURIComponent(wanted)}`).catch(() => null) : null,
+  ]).then(
+    ([page, asked]) => {
+      if (asked && asked.enabled && !page.items.some((a) => a.name === asked.name)) page.items.unshift(asked);
       replace(
         agentSelect,
         page.items.length ? null : h("option", { value: "" }, "No agents yet"),
