@@ -1,0 +1,80 @@
+import { randomUUID } from "node:crypto";
+import { expect } from "chai";
+import type { Socket } from "socket.io-client";
+import { SocketEvents, taskEventSubject, type RelayedTaskEvent, type SubscribeAck } from "@meridian/contracts";
+import { waitFor } from "@meridian/service-kit/testing";
+import { RealtimeTestContext } from "./realtime-context.js";
+
+const seqsOf = (events: RelayedTaskEvent[], taskId: string) => events.filter((e) => e.task_id === taskId).map((e) => e.seq);
+
+function record(socket: Socket): RelayedTaskEvent[] {
+  const events: RelayedTaskEvent[] = [];
+  socket.on(SocketEvents.taskEvent, (e: RelayedTaskEvent) => events.push(e));
+  return events;
+}
+
+describe("realtime: each task's events in seq order, none missing", function () {
+  this.timeout(20_000);
+  const ctx = new RealtimeTestContext();
+
+  before(() => ctx.start({ REORDER_HOLD_MS: "100" }));
+  after(() => ctx.stop());
+
+  it("when the stream holds a task's events as 1, 3, 2, then a live client gets 1, 2, 3 once and in order", async () => {
+    const owner = randomUUID();
+    const events = record(await ctx.connect(owner));
+    const task = ctx.task(owner);
+    for (const seq of [1, 3, 2]) await ctx.publish(task.event(seq));
+    await waitFor(() => seqsOf(events, task.id).length >= 3, { what: "three events" });
+    const after = await ctx.publish(task.event(4));
+    await waitFor(() => seqsOf(events, task.id).includes(4), { what: "the fourth event" });
+    expect(seqsOf(events, task.id)).to.deep.equal([1, 2, 3, 4]);
+    expect(events.at(-1)?.stream_seq).to.equal(after);
+  });
+
+  it("when a later event waits for one that never comes live, then the missing one is fetched from the stream's history", async () => {
+    const owner = randomUUID();
+    const task = ctx.task(owner);
+    // Kept in the stream before this replica's relay started, so only the history has it.
+    await ctx.publish(task.event(2));
+    const replica = await ctx.startReplica({ REORDER_HOLD_MS: "100" });
+    const events = record(await ctx.connect(owner, replica));
+    await ctx.publish(task.event(1));
+    await ctx.publish(task.event(3));
+    await waitFor(() => seqsOf(events, task.id).length >= 3, { what: "three events" });
+    await ctx.publish(task.event(4));
+    await waitFor(() => seqsOf(events, task.id).includes(4), { what: "the fourth event" });
+    expect(seqsOf(events, task.id)).to.deep.equal([1, 2, 3, 4]);
+    expect(events.find((e) => e.task_id === task.id && e.seq === 2)?.data).to.deep.equal({ n: 2 });
+  });
+
+  it("when a client subscribes with since while a later event is held back, then it gets every event once and in order", async () => {
+    const owner = randomUUID();
+    const task = ctx.task(owner);
+    const live = record(await ctx.connect(owner));
+    await ctx.publish(task.event(1));
+    await ctx.publish(task.event(2));
+    await waitFor(() => seqsOf(live, task.id).length === 2, { what: "the first two events" });
+    await ctx.publish(task.event(4));
+    const watcher = await ctx.connect(owner);
+    const events = record(watcher);
+    const ack = (await watcher.timeout(5000).emitWithAck(SocketEvents.subscribe, { taskId: task.id, since: 0 })) as SubscribeAck;
+    expect(ack).to.deep.equal({ ok: true, replayed: 2 });
+    await ctx.publish(task.event(3));
+    await waitFor(() => seqsOf(events, task.id).includes(4) && seqsOf(live, task.id).includes(4), { what: "the held event" });
+    expect(seqsOf(events, task.id)).to.deep.equal([1, 2, 3, 4]);
+    expect(seqsOf(live, task.id)).to.deep.equal([1, 2, 3, 4]);
+  });
+
+  it("when the same event is published twice past the dedupe window, then a client gets it once", async () => {
+    const owner = randomUUID();
+    const events = record(await ctx.connect(owner));
+    const task = ctx.task(owner);
+    await ctx.publish(task.event(1));
+    await ctx.publish(task.event(2));
+    await ctx.js.publish(taskEventSubject(owner, task.id), JSON.stringify(task.event(1)), { msgID: randomUUID() });
+    await ctx.publish(task.event(3));
+    await waitFor(() => seqsOf(events, task.id).includes(3), { what: "the third event" });
+    expect(seqsOf(events, task.id)).to.deep.equal([1, 2, 3]);
+  });
+});
