@@ -13,12 +13,15 @@ export interface ClientsReport {
   received: number;
   duplicates: number;
   outOfOrder: number;
+  /** CPU time of the clients' process while measuring, in ms. */
+  cpuMs: number;
 }
 
 const input = JSON.parse(process.env.BENCH_CLIENTS ?? "{}") as ClientsInput;
 const send = (message: unknown) => process.send!(message);
 const now = () => performance.timeOrigin + performance.now();
-const report: ClientsReport = { latencies: [], received: 0, duplicates: 0, outOfOrder: 0 };
+const report: ClientsReport = { latencies: [], received: 0, duplicates: 0, outOfOrder: 0, cpuMs: 0 };
+let cpu: NodeJS.CpuUsage | undefined;
 const sockets: Socket[] = [];
 
 function track(socket: Socket): void {
@@ -54,11 +57,16 @@ async function open(): Promise<void> {
 
 process.on("message", (message: { type: "stop" | "count" }) => {
   if (message.type === "count") return send({ type: "count", received: report.received });
+  const used = process.cpuUsage(cpu);
+  report.cpuMs = (used.user + used.system) / 1000;
   for (const socket of sockets) socket.disconnect();
   send({ type: "report", report });
 });
 
 open().then(
-  () => send({ type: "ready" }),
+  () => {
+    cpu = process.cpuUsage();
+    send({ type: "ready" });
+  },
   (err: unknown) => send({ type: "error", message: (err as Error).message }),
 );

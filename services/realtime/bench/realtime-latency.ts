@@ -42,6 +42,8 @@ export interface LatencyFigures {
   deliveries_per_s: number;
   /** CPU time of the server's process (with the publisher, without the clients) per 1,000 deliveries, in ms: less sensitive to a busy machine than latency. */
   server_cpu_ms_per_1k: number;
+  /** The same for the clients' process (Socket.IO client decoding): when it nears 1,000 ms per second, the clients are the bottleneck. */
+  clients_cpu_ms_per_1k: number;
 }
 
 export interface LatencyResult extends LatencyFigures {
@@ -147,6 +149,7 @@ async function measure(ctx: RealtimeTestContext, target: Target, owner: string, 
     out_of_order: report.outOfOrder,
     deliveries_per_s: Math.round(report.received / publishSeconds),
     server_cpu_ms_per_1k: round((busyMs / Math.max(1, report.received)) * 1000),
+    clients_cpu_ms_per_1k: round((report.cpuMs / Math.max(1, report.received)) * 1000),
     events,
   };
 }

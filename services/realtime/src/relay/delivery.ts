@@ -96,10 +96,15 @@ export class Delivery {
     return replayed;
   }
 
+  /** On the hot path (every socket, every event): the run is extended in place; the oldest task is forgotten past the limit. */
   private markSent(state: SocketState, event: RelayedTaskEvent): void {
     const run = state.seen.get(event.task_id);
-    state.seen.delete(event.task_id);
-    state.seen.set(event.task_id, { from: run && run.to + 1 === event.seq ? run.from : event.seq, to: event.seq });
+    if (run) {
+      if (run.to + 1 !== event.seq) run.from = event.seq;
+      run.to = event.seq;
+      return;
+    }
+    state.seen.set(event.task_id, { from: event.seq, to: event.seq });
     if (state.seen.size > SEEN_LIMIT) state.seen.delete(state.seen.keys().next().value as string);
   }
 
