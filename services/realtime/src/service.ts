@@ -19,7 +19,7 @@ import {
 import type { RealtimeConfig } from "./config.js";
 import { authenticate } from "./domain/handshake.js";
 import { subscribeHandler, unsubscribeHandler } from "./handlers/subscribe.handler.js";
-import { Delivery, endSession, rooms, stateOf, type SocketState } from "./relay/delivery.js";
+import { batchWrites, Delivery, endSession, rooms, stateOf, type SocketState } from "./relay/delivery.js";
 import { taskHistory } from "./relay/history.js";
 import { LiveRelay } from "./relay/live-relay.js";
 import { TaskSequencer } from "./relay/sequencer.js";
@@ -106,6 +106,7 @@ export async function start(config: Readonly<RealtimeConfig>, options: StartOpti
 
   io.on("connection", (socket: Socket) => {
     const state = stateOf(socket);
+    batchWrites(socket);
     const correlationId = saneCorrelationId(socket.handshake.headers["x-correlation-id"]);
     runWithContext({ correlationId }, () => logger.info("socket connected", { socket_id: socket.id, user_id: state.principal.sub }));
     void socket.join([rooms.user(state.principal.sub), ...(state.principal.sid ? [rooms.session(state.principal.sid)] : [])]);
