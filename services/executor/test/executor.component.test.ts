@@ -45,7 +45,7 @@ describe("executor: tasks over NATS and the JetStream queue", function () {
   });
 
   it("when the same Idempotency-Key comes twice, then one task; with another body, a refusal", async () => {
-    const agent = await ctx.createAgent(owner, { runtime: "echo" });
+    const agent = await ctx.createAgent(owner, { runtime: "echo", visibility: "public" });
     const first = await submit({ agent: agent.name, input: { a: 1, b: 2 }, idempotency_key: "key-1" });
     const again = await submit({ agent: agent.name, input: { b: 2, a: 1 }, idempotency_key: "key-1" });
     expect(again.id).to.equal(first.id);
@@ -168,7 +168,7 @@ describe("executor: tasks over NATS and the JetStream queue", function () {
     expect(task.status).to.equal("succeeded");
     const { jetstream } = await import("@meridian/service-kit");
     // Same task, same attempt, a different message id: the stream accepts it, the executor must not rerun it.
-    await jetstream(ctx.nc).publish(`meridian.queue.tasks.${agent.name}`, JSON.stringify({ task_id: task.id, attempt: 1, generation: 0 }), { msgID: `dup-${task.id}` });
+    await jetstream(ctx.nc).publish(`meridian.queue.tasks.${agent.id}`, JSON.stringify({ task_id: task.id, attempt: 1, generation: 0 }), { msgID: `dup-${task.id}` });
     await waitFor(() => ctx.logs.lines.some((l) => l.message === "skipping a message for a finished or superseded attempt" && l.task_id === task.id), { what: "skip log" });
     expect(ctx.recorder.started.filter((id) => id === task.id)).to.have.length(1);
   });
