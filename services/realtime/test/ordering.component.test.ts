@@ -66,6 +66,33 @@ describe("realtime: each task's events in seq order, none missing", function () 
     expect(seqsOf(live, task.id)).to.deep.equal([1, 2, 3, 4]);
   });
 
+  it("when a replica first sees a task mid-way and an earlier event is still to come, then it waits for that one", async () => {
+    const owner = randomUUID();
+    const task = ctx.task(owner);
+    await ctx.publish(task.event(1));
+    await ctx.publish(task.event(2));
+    const replica = await ctx.startReplica({ REORDER_HOLD_MS: "100" });
+    const events = record(await ctx.connect(owner, replica));
+    await ctx.publish(task.event(4));
+    await ctx.publish(task.event(3));
+    await ctx.publish(task.event(5));
+    await waitFor(() => seqsOf(events, task.id).includes(5), { what: "the fifth event" });
+    expect(seqsOf(events, task.id)).to.deep.equal([3, 4, 5]);
+  });
+
+  it("when the missing event is still not in the stream after the longest hold, then the later ones go out with a warning", async () => {
+    const replica = await ctx.startReplica({ REORDER_HOLD_MS: "50", REORDER_MAX_HOLD_MS: "400" });
+    const owner = randomUUID();
+    const events = record(await ctx.connect(owner, replica));
+    const task = ctx.task(owner);
+    await ctx.publish(task.event(1));
+    await ctx.publish(task.event(3));
+    await ctx.publish(task.event(4));
+    await waitFor(() => seqsOf(events, task.id).includes(4), { what: "the events after the gap" });
+    expect(seqsOf(events, task.id)).to.deep.equal([1, 3, 4]);
+    expect(ctx.logs.lines.find((l) => l.message === "task events sent with a gap" && l.task_id === task.id)).to.include({ missing_from: 2, sent_from: 3 });
+  });
+
   it("when the same event is published twice past the dedupe window, then a client gets it once", async () => {
     const owner = randomUUID();
     const events = record(await ctx.connect(owner));

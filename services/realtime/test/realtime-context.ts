@@ -15,6 +15,7 @@ import {
   createLogger,
   jetstream,
   jetstreamManager,
+  MemoryTransport,
   serveEndpoint,
   type JetStreamClient,
   type JetStreamManager,
@@ -45,6 +46,8 @@ export class RealtimeTestContext {
   jsm!: JetStreamManager;
   realtime!: RunningRealtime;
   readonly owners = new Map<string, string>();
+  /** Every replica's log lines. */
+  readonly logs = new MemoryTransport();
   private readonly replicas: RunningRealtime[] = [];
   private readonly key = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
   private readonly kid = uniqueName("kid");
@@ -91,7 +94,7 @@ export class RealtimeTestContext {
       REPLICA_ID: uniqueName("rt"),
       ...env,
     });
-    const replica = await start(config, { silentLogs: true });
+    const replica = await start(config, { logTransports: [this.logs], silentLogs: true });
     this.replicas.push(replica);
     return replica;
   }
