@@ -91,6 +91,9 @@ describe("realtime: each task's events in seq order, none missing", function () 
     await waitFor(() => seqsOf(events, task.id).includes(4), { what: "the events after the gap" });
     expect(seqsOf(events, task.id)).to.deep.equal([1, 3, 4]);
     expect(ctx.logs.lines.find((l) => l.message === "task events sent with a gap" && l.task_id === task.id)).to.include({ missing_from: 2, sent_from: 3 });
+    await ctx.publish(task.event(2));
+    await waitFor(() => ctx.logs.lines.some((l) => l.message === "task event arrived after its gap was given up" && l.task_id === task.id), { what: "the late event logged" });
+    expect(seqsOf(events, task.id)).to.deep.equal([1, 3, 4]);
   });
 
   it("when the same event is published twice past the dedupe window, then a client gets it once", async () => {

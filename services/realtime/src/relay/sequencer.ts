@@ -26,9 +26,12 @@ interface Line {
   attempts: number;
   timer?: NodeJS.Timeout;
   filling: boolean;
+  /** Seqs given up on (sent past); one arriving later is logged, the client has moved on. */
+  skipped?: Set<number>;
 }
 
 const MAX_CONCURRENT_FILLS = 4;
+const MAX_SKIPPED = 1000;
 
 /**
  * Puts each task's events back in seq order before they reach sockets. The stream can hold them out of
@@ -68,7 +71,10 @@ export class TaskSequencer {
       }
     }
     if (line.next === 0) return this.hold(event.task_id, line, event);
-    if (event.seq < line.next || line.held.has(event.seq)) return;
+    if (event.seq < line.next || line.held.has(event.seq)) {
+      if (line.skipped?.delete(event.seq)) this.options.logger.warn("task event arrived after its gap was given up", { task_id: event.task_id, seq: event.seq });
+      return;
+    }
     if (event.seq === line.next) return this.releaseRun(event.task_id, line, event);
     this.hold(event.task_id, line, event);
   }
@@ -151,6 +157,7 @@ export class TaskSequencer {
     const seqs = [...line.held.keys()].sort((a, b) => a - b);
     this.options.logger.warn("task events sent with a gap", { task_id: taskId, missing_from: line.next, sent_from: seqs[0], reason });
     for (const seq of seqs) {
+      for (let missing = Math.max(line.next, 1); missing < seq && (line.skipped?.size ?? 0) < MAX_SKIPPED; missing++) (line.skipped ??= new Set()).add(missing);
       const event = line.held.get(seq)!;
       line.held.delete(seq);
       line.next = seq + 1;
