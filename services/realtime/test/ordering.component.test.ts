@@ -96,6 +96,17 @@ describe("realtime: each task's events in seq order, none missing", function () 
     expect(seqsOf(events, task.id)).to.deep.equal([1, 3, 4]);
   });
 
+  it("when a client starts with long-polling and upgrades to WebSocket, then it gets a burst of events in order", async () => {
+    const owner = randomUUID();
+    const socket = await ctx.connect(owner, ctx.realtime, ["polling", "websocket"]);
+    await waitFor(() => socket.io.engine.transport.name === "websocket", { what: "the upgrade" });
+    const events = record(socket);
+    const task = ctx.task(owner);
+    await Promise.all([1, 2, 3, 4, 5, 6, 7, 8].map((seq) => ctx.publish(task.event(seq))));
+    await waitFor(() => seqsOf(events, task.id).length >= 8, { what: "eight events" });
+    expect(seqsOf(events, task.id)).to.deep.equal([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
   it("when the same event is published twice past the dedupe window, then a client gets it once", async () => {
     const owner = randomUUID();
     const events = record(await ctx.connect(owner));

@@ -110,8 +110,8 @@ export class RealtimeTestContext {
       .sign(createPrivateKey(this.key));
   }
 
-  async connect(sub: string, replica: RunningRealtime = this.realtime): Promise<Socket> {
-    const socket = io(replica.url, { auth: { token: await this.token({ sub }) }, transports: ["websocket"], reconnection: false, forceNew: true });
+  async connect(sub: string, replica: RunningRealtime = this.realtime, transports = ["websocket"]): Promise<Socket> {
+    const socket = io(replica.url, { auth: { token: await this.token({ sub }) }, transports, reconnection: false, forceNew: true });
     this.sockets.push(socket);
     await new Promise<void>((resolve, reject) => {
       socket.once("connect", resolve);
