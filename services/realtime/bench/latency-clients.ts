@@ -27,8 +27,8 @@ const sockets: Socket[] = [];
 function track(socket: Socket): void {
   const last = new Map<string, number>();
   socket.on(SocketEvents.taskEvent, (event: RelayedTaskEvent) => {
-    const sentAt = event.data.sent_at;
-    if (typeof sentAt === "number") report.latencies.push(now() - sentAt);
+    // Synthetic events carry a high-resolution publish time; the executor's have `at` (ms).
+    if (event.data.warm_up !== true) report.latencies.push(now() - (typeof event.data.sent_at === "number" ? event.data.sent_at : Date.parse(event.at)));
     const previous = last.get(event.task_id) ?? 0;
     if (event.seq <= previous) report.duplicates++;
     else {

@@ -53,7 +53,7 @@ export interface LatencyResult extends LatencyFigures {
   bare?: LatencyFigures;
 }
 
-interface Target {
+export interface Target {
   url: string;
   auth: Record<string, unknown>;
 }
@@ -64,7 +64,7 @@ const DRAIN_MS = 5000;
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
 const round = (n: number) => Math.round(n * 10) / 10;
 
-function startClients(target: Target, sockets: number): Promise<{ received: () => Promise<number>; finish: () => Promise<ClientsReport> }> {
+export function startClients(target: Target, sockets: number): Promise<{ received: () => Promise<number>; finish: () => Promise<ClientsReport> }> {
   const worker: ChildProcess = fork(fileURLToPath(new URL("./latency-clients.js", import.meta.url)), {
     env: { ...process.env, BENCH_CLIENTS: JSON.stringify({ ...target, sockets }) },
   });
@@ -117,7 +117,7 @@ async function publishAtRate(ctx: RealtimeTestContext, owner: string, options: R
       const warm = performance.now() - started >= WARM_UP_MS;
       const event: TaskEvent = t.task.event(t.seq, {
         type: t.seq === 1 ? "queued" : "progress",
-        data: { fraction: t.seq / 1000, message: `step ${t.seq}`, ...(warm ? { sent_at: performance.timeOrigin + performance.now() } : {}) },
+        data: { fraction: t.seq / 1000, message: `step ${t.seq}`, sent_at: performance.timeOrigin + performance.now(), ...(warm ? {} : { warm_up: true }) },
       });
       pending.push(ctx.publish(event));
     }
