@@ -10,3 +10,5 @@ export * from "./lifecycle.js";
 export * from "./revocations.js";
 export * from "./jetstream.js";
 export * from "./signing-keys.js";
+export * from "./batcher.js";
+export * from "./retry.js";

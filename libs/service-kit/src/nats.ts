@@ -16,7 +16,8 @@ export async function connectNats({ url, name, logger }: NatsOptions): Promise<N
     name,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
-    waitOnFirstConnect: false,
+    // A server that is not up yet is waited for (with the reconnect backoff), never a reason to exit.
+    waitOnFirstConnect: true,
   });
   logger.info("nats connected", { server: nc.getServer() });
   void (async () => {

@@ -13,7 +13,7 @@ import {
 } from "@meridian/service-kit";
 import type { AgentRegistryConfig } from "./config.js";
 import type { AgentRegistryDeps } from "./domain/deps.js";
-import { createAgentEventPublisher, ensureAgentEventsStream } from "./events/agent-events.js";
+import { createAgentEventPublisher, ensureAgentEventsStream, startRepublisher } from "./events/agent-events.js";
 import { agentRegistryHandlers } from "./handlers/index.js";
 import { migrations, SCHEMA } from "./migrations/index.js";
 import type { AgentRegistryDatabase } from "./store/tables.js";
@@ -41,11 +41,8 @@ export async function start(config: Readonly<AgentRegistryConfig>, options: Star
   const nc = await connectNats({ url: config.NATS_URL, name: ServiceNames.agentRegistry, logger });
   const jsm = await jetstreamManager(nc);
   await ensureAgentEventsStream(jsm, logger);
-  const deps: AgentRegistryDeps = {
-    db: database.db,
-    events: createAgentEventPublisher(jsm.jetstream(), { timeoutMs: config.NATS_REQUEST_TIMEOUT_MS }),
-    logger,
-  };
+  const events = createAgentEventPublisher({ db: database.db, js: jsm.jetstream(), logger, timeoutMs: config.NATS_REQUEST_TIMEOUT_MS });
+  const deps: AgentRegistryDeps = { db: database.db, events, logger };
 
   const subscriptions = agentRegistryHandlers(deps).map((def) => serveEndpoint(nc, ServiceNames.agentRegistry, logger, def).subscription);
   subscriptions.push(
@@ -57,6 +54,7 @@ export async function start(config: Readonly<AgentRegistryConfig>, options: Star
       checks: { postgres: database.ping },
     }).subscription,
   );
+  const republisher = startRepublisher(events, { intervalMs: config.EVENT_REPUBLISH_INTERVAL_MS, logger });
   logger.info("agent-registry service started", { version: VERSION });
 
   return {
@@ -65,6 +63,7 @@ export async function start(config: Readonly<AgentRegistryConfig>, options: Star
     stop: async () => {
       // drain() stops intake and lets in-flight handlers reply before the connection closes.
       await nc.drain();
+      await republisher.stop();
       await database.close();
     },
   };

@@ -1,6 +1,17 @@
 import { expect } from "chai";
-import { MeridianError, REDACTED, scopesForRoles, type AgentView, type Principal, type Role } from "@meridian/contracts";
-import { canModify, canSee, hasScope, isAdmin, redactFor, requireModify, requireScope, visibleToOwner } from "../src/domain/access.js";
+import {
+  canModifyAgent,
+  canSeeAgent,
+  hasScope,
+  isAdmin,
+  MeridianError,
+  REDACTED,
+  scopesForRoles,
+  type AgentView,
+  type Principal,
+  type Role,
+} from "@meridian/contracts";
+import { redactFor, redactUrl, requireAdmin, requireModify, requireScope, visibleTo } from "../src/domain/access.js";
 import { changesFrom } from "../src/domain/agents.js";
 
 const OWNER = "0b5e8f7a-8c1d-4a55-b0a4-6a2f1e0c9d11";
@@ -22,8 +33,9 @@ function codeOf(fn: () => void): string | undefined {
 }
 
 describe("agent access rules", () => {
-  const enabled = { owner_id: OWNER, enabled: true };
-  const disabled = { owner_id: OWNER, enabled: false };
+  const enabled = { owner_id: OWNER, enabled: true, visibility: "public" } as const;
+  const disabled = { owner_id: OWNER, enabled: false, visibility: "public" } as const;
+  const hidden = { owner_id: OWNER, enabled: true, visibility: "private" } as const;
 
   it("when a user's role grants agents:write, then it may write; readonly and agent roles may not", () => {
     expect(hasScope(user("user"), "agents:write")).to.equal(true);
@@ -61,30 +73,43 @@ describe("agent access rules", () => {
     expect(isAdmin(user("user"))).to.equal(false);
   });
 
-  it("when an agent is disabled, then only its owner and admins see it", () => {
-    expect(canSee(user("user", OTHER), enabled)).to.equal(true);
-    expect(canSee(user("user", OTHER), disabled)).to.equal(false);
-    expect(canSee(user("user"), disabled)).to.equal(true);
-    expect(canSee(user("admin", OTHER), disabled)).to.equal(true);
+  it("when a public agent is disabled, or an agent is private, then only its owner and admins see it", () => {
+    expect(canSeeAgent(user("user", OTHER), enabled)).to.equal(true);
+    expect(canSeeAgent(user("user", OTHER), disabled)).to.equal(false);
+    expect(canSeeAgent(user("user", OTHER), hidden)).to.equal(false);
+    expect(canSeeAgent(user("user"), disabled)).to.equal(true);
+    expect(canSeeAgent(user("user"), hidden)).to.equal(true);
+    expect(canSeeAgent(user("admin", OTHER), disabled)).to.equal(true);
+    expect(canSeeAgent(user("admin", OTHER), hidden)).to.equal(true);
   });
 
   it("when someone else changes an agent, then FORBIDDEN if they see it and NOT_FOUND if not", () => {
-    expect(canModify(user("user"), enabled)).to.equal(true);
-    expect(canModify(user("admin", OTHER), enabled)).to.equal(true);
+    expect(canModifyAgent(user("user"), enabled)).to.equal(true);
+    expect(canModifyAgent(user("admin", OTHER), enabled)).to.equal(true);
     expect(codeOf(() => requireModify(user("user", OTHER), enabled, "a"))).to.equal("FORBIDDEN");
     expect(codeOf(() => requireModify(user("user", OTHER), disabled, "a"))).to.equal("NOT_FOUND");
+    expect(codeOf(() => requireModify(user("user", OTHER), hidden, "a"))).to.equal("NOT_FOUND");
     expect(codeOf(() => requireModify(user("user"), undefined, "a"))).to.equal("NOT_FOUND");
     expect(codeOf(() => requireModify(user("user"), disabled, "a"))).to.equal(undefined);
   });
 
-  it("when listing, then admins are not limited and others see enabled agents plus their own", () => {
-    expect(visibleToOwner(user("admin"))).to.equal(undefined);
-    expect(visibleToOwner(user("user", OTHER))).to.equal(OTHER);
+  it("when listing, then admins are not limited and others are limited by their id", () => {
+    expect(visibleTo(user("admin"))).to.equal(undefined);
+    expect(visibleTo(user("user", OTHER))).to.equal(OTHER);
+    expect(visibleTo(key("admin", ["agents:read"], OTHER))).to.equal(OTHER);
+  });
+
+  it("when an agent is looked up by id, then only an admin may", () => {
+    expect(codeOf(() => requireAdmin(user("admin")))).to.equal(undefined);
+    expect(codeOf(() => requireAdmin(key("admin", ["agents:read", "admin"])))).to.equal(undefined);
+    expect(codeOf(() => requireAdmin(key("admin", ["agents:read"])))).to.equal("FORBIDDEN");
+    expect(codeOf(() => requireAdmin(user("user")))).to.equal("FORBIDDEN");
   });
 });
 
 describe("agent views for other callers", () => {
   const view = (config: AgentView["config"], runtime: AgentView["runtime"] = "http"): AgentView => ({
+    id: "9a7c3e1f-6b2d-4e8a-b1c0-2d3e4f5a6b7c",
     name: "a",
     description: null,
     runtime,
@@ -94,6 +119,7 @@ describe("agent views for other callers", () => {
     backoff_ms: [0],
     concurrency: 1,
     enabled: true,
+    visibility: "public",
     owner_id: OWNER,
     owner_username: "owner",
     created_at: "2026-11-23T10:00:00.000Z",
@@ -118,7 +144,15 @@ describe("agent views for other callers", () => {
     expect(redactFor(key("admin", ["agents:read"], OTHER), view(secret)).config).to.deep.include({ headers: { Authorization: REDACTED, "X-Team": REDACTED } });
   });
 
-  it("when the agent has no headers or another runtime, then the view is unchanged", () => {
+  it("when the url carries user-info, then others get it redacted and the owner sees it", () => {
+    const withUser = { url: "https://bot:pa%40ss@agents.example.com:8443/run?x=1" };
+    expect(redactFor(user("user", OTHER), view(withUser)).config).to.deep.equal({ url: `https://${REDACTED}@agents.example.com:8443/run?x=1` });
+    expect(redactFor(user("user"), view(withUser)).config).to.deep.equal(withUser);
+    expect(redactUrl("http://token@example.com/a@b")).to.equal(`http://${REDACTED}@example.com/a@b`);
+    expect(redactUrl("https://example.com/run?u=a@b")).to.equal("https://example.com/run?u=a@b");
+  });
+
+  it("when the agent has no headers or user-info or another runtime, then the view is unchanged", () => {
     const noHeaders = view({ url: "https://example.com/run" });
     expect(redactFor(user("user", OTHER), noHeaders)).to.equal(noHeaders);
     const sleep = view({ ms: 5 }, "sleep");

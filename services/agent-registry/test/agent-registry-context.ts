@@ -2,9 +2,12 @@ import { randomUUID } from "node:crypto";
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import type { Principal, Role, Scope } from "@meridian/contracts";
 import { scopesForRoles } from "@meridian/contracts";
+import { createDatabase, createLogger, type Database } from "@meridian/service-kit";
 import { ServiceTestContext, testInfra, uniqueName } from "@meridian/service-kit/testing";
 import { loadAgentRegistryConfig, type AgentRegistryConfig } from "../src/config.js";
+import { SCHEMA } from "../src/migrations/index.js";
 import { migrate, start } from "../src/service.js";
+import type { AgentRegistryDatabase } from "../src/store/tables.js";
 
 export function agentRegistryTestEnv(extra: Record<string, string> = {}): Record<string, string> {
   return {
@@ -16,16 +19,26 @@ export function agentRegistryTestEnv(extra: Record<string, string> = {}): Record
   };
 }
 
-/** One running agent-registry against the real servers, plus a client connection to drive it over NATS. */
+/**
+ * One running agent-registry against the real servers, plus a client connection to drive it over NATS and a
+ * database handle for what only the database can show (the outbox) or do (refuse a commit).
+ */
 export class AgentRegistryTestContext extends ServiceTestContext {
   config!: Readonly<AgentRegistryConfig>;
   jsm!: JetStreamManager;
+  database!: Database<AgentRegistryDatabase>;
 
   async start(env: Record<string, string> = {}): Promise<this> {
     this.config = loadAgentRegistryConfig(agentRegistryTestEnv(env));
     await this.boot(this.config.NATS_URL, (logger) => migrate(this.config, logger), (options) => start(this.config, options));
     this.jsm = await jetstreamManager(this.nc);
+    this.database = createDatabase({ connectionString: this.config.DATABASE_URL, schema: SCHEMA, poolSize: 2, logger: createLogger({ service: "test", silent: true }) });
     return this;
+  }
+
+  override async stop(): Promise<void> {
+    await super.stop();
+    await this.database?.close();
   }
 }
 

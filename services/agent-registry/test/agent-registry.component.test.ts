@@ -17,6 +17,7 @@ import {
 import { agentName, AgentRegistryTestContext, apiKeyPrincipal, principalFor } from "./agent-registry-context.js";
 
 const refused = refusal;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 describe("agent-registry service over NATS", function () {
   const ctx = new AgentRegistryTestContext();
@@ -28,6 +29,7 @@ describe("agent-registry service over NATS", function () {
   const create = (principal: Principal, body: Record<string, unknown>, correlationId?: string) =>
     ctx.request<AgentView>(Subjects.agents.create, body, { principal, ...(correlationId ? { correlationId } : {}) });
   const get = (principal: Principal, name: string) => ctx.request<AgentView>(Subjects.agents.get, { name }, { principal });
+  const getById = (principal: Principal, id: string) => ctx.request<AgentView>(Subjects.agents.getById, { id }, { principal });
   const list = (principal: Principal, query: Record<string, unknown>) => ctx.request<AgentList>(Subjects.agents.list, query, { principal });
   const update = (principal: Principal, body: Record<string, unknown>, correlationId?: string) =>
     ctx.request<AgentView>(Subjects.agents.update, body, { principal, ...(correlationId ? { correlationId } : {}) });
@@ -68,10 +70,12 @@ describe("agent-registry service over NATS", function () {
         backoff_ms: [1000, 5000, 30_000],
         concurrency: 4,
         enabled: true,
+        visibility: "private",
         owner_id: owner.sub,
         owner_username: owner.username,
         version: 1,
       });
+      expect(view.id).to.match(UUID);
       expect(view.created_at).to.equal(view.updated_at);
       expect(await get(owner, name)).to.deep.equal(view);
     });
@@ -89,6 +93,7 @@ describe("agent-registry service over NATS", function () {
         backoff_ms: [0, 10],
         concurrency: 1000,
         enabled: false,
+        visibility: "public",
       };
       expect(await create(owner, body)).to.deep.include({ ...body, owner_id: owner.sub });
     });
@@ -158,17 +163,50 @@ describe("agent-registry service over NATS", function () {
   });
 
   describe("get and visibility", () => {
-    it("when another user asks for an enabled agent, then it is returned", async () => {
+    it("when another user asks for an enabled public agent, then it is returned", async () => {
       const name = agentName();
-      const view = await create(principalFor("user"), { name, runtime: "echo" });
+      const view = await create(principalFor("user"), { name, runtime: "echo", visibility: "public" });
       expect(await get(principalFor("user"), name)).to.deep.equal(view);
       expect(await get(principalFor("readonly"), name)).to.deep.equal(view);
     });
 
-    it("when the agent is disabled, then only its owner and admins see it", async () => {
+    it("when an agent is private, then another user can neither get, list, update nor delete it; admins can", async () => {
+      const owner = principalFor("user");
+      const other = principalFor("user");
+      const name = agentName();
+      const view = await create(owner, { name, runtime: "echo" });
+      expect(view.visibility).to.equal("private");
+      expect((await refused(get(other, name))).code).to.equal("NOT_FOUND");
+      expect(await list(other, { owner: owner.sub })).to.deep.include({ items: [], total: 0 });
+      expect((await list(other, { q: name })).total).to.equal(0);
+      expect((await refused(update(other, { name, concurrency: 1 }))).code).to.equal("NOT_FOUND");
+      expect((await refused(remove(other, name))).code).to.equal("NOT_FOUND");
+      expect(await get(admin, name)).to.deep.equal(view);
+      expect((await list(admin, { owner: owner.sub })).items).to.deep.equal([view]);
+      expect(await get(owner, name)).to.deep.equal(view);
+    });
+
+    it("when the owner makes an agent public, then others see and list it, and lose it again when it is disabled or private", async () => {
+      const owner = principalFor("user");
+      const other = principalFor("user");
+      const name = agentName();
+      await create(owner, { name, runtime: "echo" });
+      const shared = await update(owner, { name, visibility: "public" });
+      expect(shared).to.deep.include({ visibility: "public", version: 2 });
+      expect(await get(other, name)).to.deep.equal(shared);
+      expect(await list(other, { owner: owner.sub })).to.deep.include({ items: [shared], total: 1 });
+      await update(owner, { name, enabled: false });
+      expect((await refused(get(other, name))).code).to.equal("NOT_FOUND");
+      expect((await list(other, { owner: owner.sub })).total).to.equal(0);
+      await update(owner, { name, enabled: true, visibility: "private" });
+      expect((await refused(get(other, name))).code).to.equal("NOT_FOUND");
+      expect((await list(other, { owner: owner.sub })).total).to.equal(0);
+    });
+
+    it("when a public agent is disabled, then only its owner and admins see it", async () => {
       const owner = principalFor("user");
       const name = agentName();
-      await create(owner, { name, runtime: "echo", enabled: false });
+      await create(owner, { name, runtime: "echo", enabled: false, visibility: "public" });
       expect((await get(owner, name)).enabled).to.equal(false);
       expect((await get(admin, name)).name).to.equal(name);
       expect((await refused(get(principalFor("user"), name))).code).to.equal("NOT_FOUND");
@@ -191,7 +229,7 @@ describe("agent-registry service over NATS", function () {
       const owner = principalFor("user");
       const name = agentName();
       const config = { url: "https://agents.example.com/run", headers: { Authorization: "Bearer s3cret-token", "X-Team": "forecast" } };
-      const created = await create(owner, { name, runtime: "http", config });
+      const created = await create(owner, { name, runtime: "http", config, visibility: "public" });
       expect(created.config).to.deep.equal(config);
       expect((await get(owner, name)).config).to.deep.equal(config);
       expect((await get(apiKeyPrincipal(owner, ["agents:read"]), name)).config).to.deep.equal(config);
@@ -209,6 +247,68 @@ describe("agent-registry service over NATS", function () {
       expect(changed.config).to.deep.equal(config);
       expect((await get(other, name)).config).to.deep.equal(redacted);
     });
+
+    it("when the url of an http agent carries user-info, then others get it redacted; the owner and admins see it", async () => {
+      const owner = principalFor("user");
+      const name = agentName();
+      const config = { url: "https://bot:url-s3cret@agents.example.com/run" };
+      await create(owner, { name, runtime: "http", config, visibility: "public" });
+      expect((await get(owner, name)).config).to.deep.equal(config);
+      expect((await get(admin, name)).config).to.deep.equal(config);
+      const shown = { url: `https://${REDACTED}@agents.example.com/run` };
+      const other = principalFor("user");
+      expect((await get(other, name)).config).to.deep.equal(shown);
+      expect((await list(other, { owner: owner.sub })).items.map((a) => a.config)).to.deep.equal([shown]);
+    });
+  });
+
+  describe("ids", () => {
+    it("when an agent is updated, then its id stays", async () => {
+      const owner = principalFor("user");
+      const name = agentName();
+      const created = await create(owner, { name, runtime: "echo" });
+      const updated = await update(owner, { name, runtime: "sleep", config: { ms: 5 }, visibility: "public" });
+      expect(updated.id).to.equal(created.id);
+      expect((await get(owner, name)).id).to.equal(created.id);
+      expect((await lastEvent(name)).event.agent.id).to.equal(created.id);
+    });
+
+    it("when a name is deleted and created again, then the new agent has a new id and the old id is gone", async () => {
+      const owner = principalFor("user");
+      const name = agentName();
+      const first = await create(owner, { name, runtime: "echo" });
+      await remove(owner, name);
+      expect((await lastEvent(name)).event.agent.id).to.equal(first.id);
+      expect((await refused(getById(admin, first.id))).code).to.equal("NOT_FOUND");
+      const second = await create(owner, { name, runtime: "echo" });
+      expect(second.id).to.match(UUID).and.not.equal(first.id);
+      expect((await getById(admin, second.id)).name).to.equal(name);
+      expect((await refused(getById(admin, first.id))).code).to.equal("NOT_FOUND");
+    });
+
+    it("when an admin asks by id, then the full view comes back, header values and url user-info included", async () => {
+      const owner = principalFor("user");
+      const name = agentName();
+      const config = { url: "https://bot:s3cret@agents.example.com/run", headers: { Authorization: "Bearer s3cret" } };
+      const created = await create(owner, { name, runtime: "http", config });
+      expect(await getById(admin, created.id)).to.deep.equal(created);
+      const system = apiKeyPrincipal(principalFor("admin"), ["agents:read", "admin"]);
+      expect((await getById(system, created.id)).config).to.deep.equal(config);
+    });
+
+    it("when someone other than an admin asks by id, then FORBIDDEN, even the owner", async () => {
+      const owner = principalFor("user");
+      const created = await create(owner, { name: agentName(), runtime: "echo", visibility: "public" });
+      expect((await refused(getById(owner, created.id))).code).to.equal("FORBIDDEN");
+      expect((await refused(getById(principalFor("user"), created.id))).code).to.equal("FORBIDDEN");
+      expect((await refused(getById(apiKeyPrincipal(admin, ["agents:read"]), created.id))).code).to.equal("FORBIDDEN");
+      expect((await refused(ctx.request(Subjects.agents.getById, { id: created.id }))).code).to.equal("UNAUTHENTICATED");
+    });
+
+    it("when the id is unknown or not a uuid, then NOT_FOUND or VALIDATION_FAILED", async () => {
+      expect((await refused(getById(admin, "0b5e8f7a-8c1d-4a55-b0a4-6a2f1e0c9d11"))).code).to.equal("NOT_FOUND");
+      expect((await refused(getById(admin, "nope"))).code).to.equal("VALIDATION_FAILED");
+    });
   });
 
   describe("list", () => {
@@ -216,11 +316,12 @@ describe("agent-registry service over NATS", function () {
       const owner = principalFor("user");
       const tag = agentName("tag");
       const names = ["a", "b", "c", "d", "e"].map((p) => agentName(p));
-      await create(owner, { name: names[0], runtime: "echo", description: `first ${tag}` });
-      await create(owner, { name: names[1], runtime: "echo" });
-      await create(owner, { name: names[2], runtime: "http", config: { url: "https://example.com" }, description: tag.toUpperCase() });
-      await create(owner, { name: names[3], runtime: "sleep", enabled: false });
-      await create(owner, { name: names[4], runtime: "sdk" });
+      const visibility = "public";
+      await create(owner, { name: names[0], runtime: "echo", description: `first ${tag}`, visibility });
+      await create(owner, { name: names[1], runtime: "echo", visibility });
+      await create(owner, { name: names[2], runtime: "http", config: { url: "https://example.com" }, description: tag.toUpperCase(), visibility });
+      await create(owner, { name: names[3], runtime: "sleep", enabled: false, visibility });
+      await create(owner, { name: names[4], runtime: "sdk", visibility });
       return { owner, tag, names };
     }
 
@@ -251,7 +352,7 @@ describe("agent-registry service over NATS", function () {
       expect(none.total).to.equal(0);
     });
 
-    it("when someone else lists, then the owner's disabled agents are left out; admins see them", async () => {
+    it("when someone else lists, then the owner's disabled public agents are left out; admins see them", async () => {
       const { owner, names } = await seed();
       const other = await list(principalFor("user"), { owner: owner.sub });
       expect(other.total).to.equal(4);
@@ -292,11 +393,11 @@ describe("agent-registry service over NATS", function () {
       expect((await update(owner, { name, runtime: "sleep", config: { ms: 5 } })).config).to.deep.equal({ ms: 5 });
     });
 
-    it("when another user updates or deletes, then FORBIDDEN, or NOT_FOUND for a disabled agent", async () => {
+    it("when another user updates or deletes a public agent, then FORBIDDEN, or NOT_FOUND once it is disabled", async () => {
       const owner = principalFor("user");
       const other = principalFor("user");
       const name = agentName();
-      await create(owner, { name, runtime: "echo" });
+      await create(owner, { name, runtime: "echo", visibility: "public" });
       expect((await refused(update(other, { name, concurrency: 1 }))).code).to.equal("FORBIDDEN");
       expect((await refused(remove(other, name))).code).to.equal("FORBIDDEN");
       await update(owner, { name, enabled: false });
@@ -342,7 +443,7 @@ describe("agent-registry service over NATS", function () {
       await remove(first, name);
       const second = principalFor("user");
       const again = await create(second, { name, runtime: "sleep" });
-      expect(again).to.deep.include({ owner_id: second.sub, runtime: "sleep", concurrency: 4, version: 3 });
+      expect(again).to.deep.include({ owner_id: second.sub, runtime: "sleep", concurrency: 4, visibility: "private", version: 3 });
       expect((await lastEvent(name)).event).to.deep.include({ type: "agent.created" });
     });
 

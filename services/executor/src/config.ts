@@ -10,6 +10,12 @@ export interface ExecutorConfig extends CommonConfig, DatabaseConfig {
   HTTP_ALLOW_LIST: string[];
   /** Run queued tasks; off for a replica that only answers API requests. */
   CONSUME: boolean;
+  /** A result larger than this fails its task (RESULT_TOO_LARGE); results are stored in PostgreSQL. */
+  MAX_RESULT_BYTES: number;
+  /** Results up to this size travel inside the `succeeded` event; larger ones are read with GET /tasks/{id}. */
+  EVENT_RESULT_INLINE_BYTES: number;
+  /** Log lines and progress messages are cut to this many characters. */
+  MAX_LOG_CHARS: number;
 }
 
 const schema = Joi.object<ExecutorConfig>({
@@ -23,6 +29,9 @@ const schema = Joi.object<ExecutorConfig>({
   RECONCILE_INTERVAL_MS: Joi.number().integer().min(100).max(60_000).default(2000),
   HTTP_ALLOW_LIST: JoiEnv.csv().items(Joi.string()).default([]),
   CONSUME: Joi.boolean().default(true),
+  MAX_RESULT_BYTES: Joi.number().integer().min(1024).max(64 * 1024 * 1024).default(4 * 1024 * 1024),
+  EVENT_RESULT_INLINE_BYTES: Joi.number().integer().min(0).max(512 * 1024).default(64 * 1024),
+  MAX_LOG_CHARS: Joi.number().integer().min(100).max(100_000).default(8192),
 });
 
 export function loadExecutorConfig(env: Record<string, string | undefined> = process.env): Readonly<ExecutorConfig> {

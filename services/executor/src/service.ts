@@ -1,21 +1,24 @@
-import { ServiceNames, Streams, Subjects } from "@meridian/contracts";
+import { ServiceNames, Subjects } from "@meridian/contracts";
 import {
   connectNats,
+  createBatcher,
   createDatabase,
   jetstream,
   jetstreamManager,
+  migrateSchema,
   serveEndpoint,
   serveHealth,
-  type Logger,
   serviceLogger,
-  type ServiceOptions,
+  untilReady,
+  type Logger,
   type RunningService,
-  migrateSchema,
+  type ServiceOptions,
 } from "@meridian/service-kit";
 import type { ExecutorConfig } from "./config.js";
 import { AgentDirectory } from "./domain/agent-directory.js";
 import type { ExecutorDeps } from "./domain/deps.js";
-import { createTaskEventPublisher } from "./events/task-events.js";
+import { insertCoalesced } from "./domain/tasks.js";
+import { createOutboxRelay } from "./events/outbox-relay.js";
 import { executorHandlers } from "./handlers/index.js";
 import { migrations, SCHEMA } from "./migrations/index.js";
 import { ensureTaskStreams } from "./queue/task-queue.js";
@@ -24,15 +27,11 @@ import { builtInRuntimes } from "./runtimes/index.js";
 import type { Runtime } from "./runtimes/runtime.js";
 import type { ExecutorDatabase } from "./store/tables.js";
 
-export const VERSION = "0.1.0";
+export const VERSION = "0.2.0";
 
 export interface StartOptions extends ServiceOptions {
   /** Extra or replacement runtimes (tests add recording agents here). */
   runtimes?: Partial<Record<string, Runtime>>;
-  /** Answer the task API subjects (default). An SDK agent process only runs tasks. */
-  serveApi?: boolean;
-  /** Run only these agents' tasks. */
-  onlyAgents?: string[];
 }
 
 export type RunningExecutor = RunningService;
@@ -47,39 +46,36 @@ export async function start(config: Readonly<ExecutorConfig>, options: StartOpti
   const database = createDatabase<ExecutorDatabase>({ connectionString: config.DATABASE_URL, schema: SCHEMA, poolSize: config.DB_POOL_SIZE, logger });
   const nc = await connectNats({ url: config.NATS_URL, name: `${ServiceNames.executor}-${config.EXECUTOR_ID}`, logger });
   const jsm = await jetstreamManager(nc);
-  await ensureTaskStreams(jsm, logger);
+  await untilReady("jetstream", () => ensureTaskStreams(jsm, logger), logger);
+  const js = jetstream(nc);
 
   let runner: TaskRunner | undefined;
   const deps: ExecutorDeps = {
     db: database.db,
     nc,
-    js: jetstream(nc),
+    js,
     jsm,
-    events: createTaskEventPublisher({ db: database.db, js: jetstream(nc), logger, timeoutMs: config.NATS_REQUEST_TIMEOUT_MS }),
+    relay: createOutboxRelay({ db: database.db, nc, js, logger, timeoutMs: config.NATS_REQUEST_TIMEOUT_MS }),
     agents: new AgentDirectory(nc, config.NATS_REQUEST_TIMEOUT_MS),
+    inserts: createBatcher(insertCoalesced(database.db), { maxItems: 500, maxConcurrent: Math.max(1, Math.floor(config.DB_POOL_SIZE / 3)) }),
     logger,
     requestTimeoutMs: config.NATS_REQUEST_TIMEOUT_MS,
     ackWaitMs: config.ACK_WAIT_MS,
+    limits: { maxResultBytes: config.MAX_RESULT_BYTES, inlineResultBytes: config.EVENT_RESULT_INLINE_BYTES, maxLogChars: config.MAX_LOG_CHARS },
     onAgentQueued: (agent) => runner?.ensureAgent(agent),
   };
-  // Registry changes reach plain subscribers too: drop the cached definition so the next run sees it.
-  const agentChanges = nc.subscribe(Streams.agentEvents.subjects[0], {
-    callback: (_err, msg) => deps.agents.forget(msg.subject.split(".").at(-1) ?? ""),
-  });
 
-  const subscriptions =
-    options.serveApi === false ? [] : executorHandlers(deps).map((def) => serveEndpoint(nc, ServiceNames.executor, logger, def).subscription);
+  const subscriptions = executorHandlers(deps).map((def) => serveEndpoint(nc, ServiceNames.executor, logger, def).subscription);
   if (config.CONSUME) {
     runner = new TaskRunner(deps, { ...builtInRuntimes({ httpAllowList: [...config.HTTP_ALLOW_LIST] }), ...options.runtimes }, {
       executorId: config.EXECUTOR_ID,
       maxConcurrency: config.MAX_CONCURRENCY,
       reconcileIntervalMs: config.RECONCILE_INTERVAL_MS,
       graceMs: config.SHUTDOWN_GRACE_MS,
-      ...(options.onlyAgents ? { onlyAgents: options.onlyAgents } : {}),
     });
-    await runner.start();
+    runner.start();
   }
-  if (options.serveApi !== false) subscriptions.push(
+  subscriptions.push(
     serveHealth(nc, {
       subject: Subjects.executor.health,
       service: ServiceNames.executor,
@@ -99,8 +95,8 @@ export async function start(config: Readonly<ExecutorConfig>, options: StartOpti
     graceMs: config.SHUTDOWN_GRACE_MS,
     stop: async () => {
       for (const s of subscriptions) s.unsubscribe();
-      agentChanges.unsubscribe();
       await runner?.stop();
+      await deps.relay.flush();
       await nc.drain();
       await database.close();
     },

@@ -168,7 +168,7 @@ describe("executor: tasks over NATS and the JetStream queue", function () {
     expect(task.status).to.equal("succeeded");
     const { jetstream } = await import("@meridian/service-kit");
     // Same task, same attempt, a different message id: the stream accepts it, the executor must not rerun it.
-    await jetstream(ctx.nc).publish(`meridian.queue.tasks.${agent.name}`, JSON.stringify({ task_id: task.id, attempt: 1, generation: 0 }), { msgID: `dup-${task.id}` });
+    await jetstream(ctx.nc).publish(`meridian.queue.tasks.${agent.id}`, JSON.stringify({ task_id: task.id, attempt: 1, generation: 0 }), { msgID: `dup-${task.id}` });
     await waitFor(() => ctx.logs.lines.some((l) => l.message === "skipping a message for a finished or superseded attempt" && l.task_id === task.id), { what: "skip log" });
     expect(ctx.recorder.started.filter((id) => id === task.id)).to.have.length(1);
   });

@@ -13,6 +13,7 @@ import { AllowList, assertAllowedTarget, guardedLookup, isBlockedAddress } from 
 
 function agent(runtime: AgentRuntime, config: AgentConfig): AgentView {
   return {
+    id: randomUUID(),
     name: `agent-${randomUUID().slice(0, 8)}`,
     description: null,
     runtime,
@@ -22,6 +23,7 @@ function agent(runtime: AgentRuntime, config: AgentConfig): AgentView {
     backoff_ms: [1000],
     concurrency: 1,
     enabled: true,
+    visibility: "private",
     owner_id: randomUUID(),
     owner_username: "ada",
     created_at: new Date().toISOString(),

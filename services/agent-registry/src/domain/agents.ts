@@ -9,13 +9,15 @@ import {
   type ValidCreateAgentRequest,
   type ValidListAgentsRequest,
 } from "@meridian/contracts";
-import { deleteAgent, findAgent, insertAgent, listAgents, updateAgent, type AgentChanges, type AgentDb } from "../store/agent.store.js";
+import { currentContext } from "@meridian/service-kit";
+import { deleteAgent, findAgent, findAgentById, insertAgent, listAgents, updateAgent, type AgentChanges, type AgentDb } from "../store/agent.store.js";
 import type { Agent } from "../store/tables.js";
-import { canSee, notFound, redactFor, requireModify, requireScope, visibleToOwner } from "./access.js";
+import { notFound, redactFor, requireAdmin, requireModify, requireScope, requireSee, visibleTo } from "./access.js";
 import type { AgentRegistryDeps } from "./deps.js";
 
 export function toAgentView(agent: Agent): AgentView {
   return {
+    id: agent.id,
     name: agent.name,
     description: agent.description,
     runtime: agent.runtime,
@@ -25,6 +27,7 @@ export function toAgentView(agent: Agent): AgentView {
     backoff_ms: agent.backoff_ms,
     concurrency: agent.concurrency,
     enabled: agent.enabled,
+    visibility: agent.visibility,
     owner_id: agent.owner_id,
     owner_username: agent.owner_username,
     created_at: new Date(agent.created_at).toISOString(),
@@ -41,25 +44,20 @@ export function changesFrom(req: UpdateAgentRequest): AgentChanges {
 }
 
 /**
- * Store a change and publish its event in one transaction: when the event cannot be published the
- * change is rolled back, so the registry and its stream do not disagree.
+ * Store a change and its event in one transaction, then publish the event. A failed commit leaves neither;
+ * an event that cannot be published now stays in the outbox for the republisher, and the change stands.
  */
-async function changeAndPublish(
-  deps: AgentRegistryDeps,
-  type: AgentEventType,
-  change: (trx: AgentDb) => Promise<Agent>,
-): Promise<AgentView> {
-  return deps.db.transaction().execute(async (trx) => {
-    const view = toAgentView(await change(trx));
-    try {
-      await deps.events.publish(type, view);
-    } catch (err) {
-      deps.logger.error("agent event not published; change rolled back", { agent: view.name, type, error: err });
-      throw new MeridianError("SERVICE_UNAVAILABLE", "The change could not be announced; nothing was changed");
-    }
-    deps.logger.info(type, { agent: view.name, version: view.version });
-    return view;
+async function changeAndPublish(deps: AgentRegistryDeps, type: AgentEventType, change: (trx: AgentDb) => Promise<Agent>): Promise<AgentView> {
+  const correlationId = currentContext()?.correlationId ?? "";
+  const view = await deps.db.transaction().execute(async (trx) => {
+    const changed = toAgentView(await change(trx));
+    await deps.events.record(trx, type, changed, correlationId);
+    return changed;
   });
+  deps.logger.info(type, { agent: view.name, version: view.version });
+  const flushed = await deps.events.flush(view.name).catch((err: unknown) => ({ published: 0, error: err as Error }));
+  if (flushed.error) deps.logger.warn("agent event not published yet; left for the republisher", { agent: view.name, type, error: flushed.error.message });
+  return view;
 }
 
 export async function createAgent(deps: AgentRegistryDeps, principal: Principal, req: ValidCreateAgentRequest): Promise<AgentView> {
@@ -75,6 +73,7 @@ export async function createAgent(deps: AgentRegistryDeps, principal: Principal,
       backoff_ms: req.backoff_ms,
       concurrency: req.concurrency,
       enabled: req.enabled,
+      visibility: req.visibility,
       owner_id: principal.sub,
       owner_username: principal.username,
     });
@@ -87,14 +86,22 @@ export async function createAgent(deps: AgentRegistryDeps, principal: Principal,
 export async function getAgent(deps: AgentRegistryDeps, principal: Principal, name: string): Promise<AgentView> {
   requireScope(principal, "agents:read");
   const row = await findAgent(deps.db, name);
-  if (!row || !canSee(principal, row)) throw notFound(name);
+  requireSee(principal, row, name);
   return redactFor(principal, toAgentView(row));
+}
+
+/** For services acting as admin (the executor): the agent as stored, whatever its visibility. */
+export async function getAgentById(deps: AgentRegistryDeps, principal: Principal, id: string): Promise<AgentView> {
+  requireAdmin(principal);
+  const row = await findAgentById(deps.db, id);
+  if (!row) throw new MeridianError("NOT_FOUND", `No agent with id '${id}'`);
+  return toAgentView(row);
 }
 
 export async function listVisibleAgents(deps: AgentRegistryDeps, principal: Principal, req: ValidListAgentsRequest): Promise<AgentList> {
   requireScope(principal, "agents:read");
   const { limit, offset, ...filter } = req;
-  const { rows, total } = await listAgents(deps.db, { ...filter, visibleToOwner: visibleToOwner(principal) }, { limit, offset });
+  const { rows, total } = await listAgents(deps.db, { ...filter, visibleTo: visibleTo(principal) }, { limit, offset });
   return { items: rows.map((row) => redactFor(principal, toAgentView(row))), total, limit, offset };
 }
 

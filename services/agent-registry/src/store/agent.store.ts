@@ -4,23 +4,25 @@ import type { Agent, AgentRegistryDatabase } from "./tables.js";
 
 export type AgentDb = Kysely<AgentRegistryDatabase>;
 
-export type NewAgent = Omit<AgentView, "created_at" | "updated_at" | "version">;
+export type NewAgent = Omit<AgentView, "id" | "created_at" | "updated_at" | "version">;
 
-export type AgentChanges = Partial<Pick<NewAgent, "description" | "runtime" | "config" | "timeout_ms" | "max_attempts" | "backoff_ms" | "concurrency" | "enabled">>;
+export type AgentChanges = Partial<
+  Pick<NewAgent, "description" | "runtime" | "config" | "timeout_ms" | "max_attempts" | "backoff_ms" | "concurrency" | "enabled" | "visibility">
+>;
 
 export interface AgentFilter {
   runtime?: AgentRuntime;
   owner?: string;
   enabled?: boolean;
   q?: string;
-  /** Unset: every agent. Set: enabled agents and the disabled ones of this owner. */
-  visibleToOwner?: string;
+  /** Unset: every agent. Set: this user's agents and the enabled public ones. */
+  visibleTo?: string;
 }
 
 const live = (eb: ExpressionBuilder<AgentRegistryDatabase, "agents">) => eb("agents.deleted_at", "is", null);
 
 /**
- * Insert, or bring a deleted agent of that name back with its version still rising.
+ * Insert, or bring a deleted agent of that name back with a new id and its version still rising.
  * Undefined when a live agent already has the name.
  */
 export async function insertAgent(db: AgentDb, agent: NewAgent): Promise<Agent | undefined> {
@@ -33,6 +35,7 @@ export async function insertAgent(db: AgentDb, agent: NewAgent): Promise<Agent |
         .column("name")
         .doUpdateSet((eb) => ({
           ...values,
+          id: sql<string>`gen_random_uuid()`,
           version: eb("agents.version", "+", 1),
           created_at: sql<Date>`now()`,
           updated_at: sql<Date>`now()`,
@@ -48,6 +51,10 @@ export async function insertAgent(db: AgentDb, agent: NewAgent): Promise<Agent |
 export async function findAgent(db: AgentDb, name: string, { forUpdate = false } = {}): Promise<Agent | undefined> {
   const query = db.selectFrom("agents").selectAll().where("name", "=", name).where(live);
   return (forUpdate ? query.forUpdate() : query).executeTakeFirst();
+}
+
+export async function findAgentById(db: AgentDb, id: string): Promise<Agent | undefined> {
+  return db.selectFrom("agents").selectAll().where("id", "=", id).where(live).executeTakeFirst();
 }
 
 export async function updateAgent(db: AgentDb, name: string, changes: AgentChanges): Promise<Agent | undefined> {
@@ -66,7 +73,7 @@ export async function updateAgent(db: AgentDb, name: string, changes: AgentChang
     .executeTakeFirst();
 }
 
-/** Leaves a tombstone (see the migration); the returned row is the agent as deleted. */
+/** Leaves a tombstone (see the first migration); the returned row is the agent as deleted. */
 export async function deleteAgent(db: AgentDb, name: string): Promise<Agent | undefined> {
   return db
     .updateTable("agents")
@@ -79,13 +86,15 @@ export async function deleteAgent(db: AgentDb, name: string): Promise<Agent | un
 
 const likePattern = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
-function filtered(db: AgentDb, { runtime, owner, enabled, q, visibleToOwner }: AgentFilter) {
+function filtered(db: AgentDb, { runtime, owner, enabled, q, visibleTo }: AgentFilter) {
   let query = db.selectFrom("agents").where(live);
   if (runtime !== undefined) query = query.where("runtime", "=", runtime);
   if (owner !== undefined) query = query.where("owner_id", "=", owner);
   if (enabled !== undefined) query = query.where("enabled", "=", enabled);
   if (q !== undefined) query = query.where((eb) => eb.or([eb("name", "ilike", likePattern(q)), eb("description", "ilike", likePattern(q))]));
-  if (visibleToOwner !== undefined) query = query.where((eb) => eb.or([eb("enabled", "=", true), eb("owner_id", "=", visibleToOwner)]));
+  if (visibleTo !== undefined) {
+    query = query.where((eb) => eb.or([eb("owner_id", "=", visibleTo), eb.and([eb("visibility", "=", "public"), eb("enabled", "=", true)])]));
+  }
   return query;
 }
 

@@ -1,19 +1,33 @@
 import type { NatsConnection } from "@nats-io/transport-node";
-import type { JetStreamClient, JetStreamManager, Logger } from "@meridian/service-kit";
-import type { TaskEventPublisher } from "../events/task-events.js";
-import type { ExecutorDb } from "../store/task.store.js";
+import type { Batcher, JetStreamClient, JetStreamManager, Logger } from "@meridian/service-kit";
+import type { OutboxRelay } from "../events/outbox-relay.js";
+import type { ExecutorDb, NewTask } from "../store/task.store.js";
+import type { Task } from "../store/tables.js";
+import type { AgentView, TaskEvent } from "@meridian/contracts";
 import type { AgentDirectory } from "./agent-directory.js";
+
+export interface PayloadLimits {
+  /** A result larger than this fails its task (RESULT_TOO_LARGE). */
+  maxResultBytes: number;
+  /** Results up to this size travel inside the `succeeded` event; larger ones are fetched with the task. */
+  inlineResultBytes: number;
+  /** Log lines and progress messages are cut to this many characters. */
+  maxLogChars: number;
+}
 
 export interface ExecutorDeps {
   db: ExecutorDb;
   nc: NatsConnection;
   js: JetStreamClient;
   jsm: JetStreamManager;
-  events: TaskEventPublisher;
+  relay: OutboxRelay;
   agents: AgentDirectory;
+  /** Coalesces concurrent submissions into multi-row inserts; undefined for a row not inserted (idempotency key taken). */
+  inserts: Batcher<NewTask, { task: Task; event: TaskEvent } | undefined>;
   logger: Logger;
   requestTimeoutMs: number;
   ackWaitMs: number;
+  limits: PayloadLimits;
   /** Called when tasks of an agent were queued, so this replica starts pulling them without delay. */
-  onAgentQueued(agent: string): void;
+  onAgentQueued(agent: AgentView): void;
 }

@@ -9,6 +9,8 @@ export function toTaskView(task: Task): TaskView {
   return {
     id: task.id,
     agent: task.agent,
+    agent_id: task.agent_id,
+    agent_version: task.agent_version,
     owner_id: task.owner_id,
     status: task.status,
     attempts: task.attempts,
@@ -34,6 +36,6 @@ function canonical(value: unknown): unknown {
 }
 
 /** Same agent and same input (whatever the key order) give the same fingerprint. */
-export function requestFingerprint(agent: string, input: unknown): string {
-  return createHash("sha256").update(JSON.stringify([agent, canonical(input)])).digest("base64url");
+export function requestFingerprint(agentId: string, input: unknown): string {
+  return createHash("sha256").update(JSON.stringify([agentId, canonical(input)])).digest("base64url");
 }

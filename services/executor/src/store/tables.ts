@@ -7,6 +7,8 @@ type Json<T> = ColumnType<T, string | undefined | null, string | null>;
 export interface TasksTable {
   id: string;
   agent: string;
+  agent_id: string;
+  agent_version: number;
   owner_id: string;
   status: TaskStatus;
   input: Json<unknown>;

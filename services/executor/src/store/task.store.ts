@@ -1,14 +1,45 @@
-import { sql, type Kysely } from "kysely";
-import type { ListTasksRequest, TaskError, TaskEvent, TaskStatus } from "@meridian/contracts";
+import { sql, type Kysely, type RawBuilder } from "kysely";
+import type { ListTasksRequest, TaskError, TaskEvent, TaskEventType, TaskStatus } from "@meridian/contracts";
 import type { ExecutorDatabase, Task } from "./tables.js";
 
 export type ExecutorDb = Kysely<ExecutorDatabase>;
 
+/**
+ * Every state transition of a task is one statement: the change, fenced in its WHERE, and the event that
+ * reports it (numbered from the row's `event_seq` and kept in the outbox) together. A transition whose
+ * fence does not hold writes nothing, its event included.
+ */
+
 const json = (value: unknown) => (value === undefined ? null : JSON.stringify(value));
+
+/** The event of a transition, built from the row the statement just wrote (`t`). */
+const eventOf = (type: TaskEventType, data: RawBuilder<unknown>) => sql`jsonb_build_object(
+  'task_id', t.id, 'seq', t.event_seq, 'type', ${type}::text, 'agent', t.agent, 'agent_id', t.agent_id,
+  'owner_id', t.owner_id, 'attempt', t.attempts, 'data', ${data},
+  'at', to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'correlation_id', t.correlation_id)`;
+
+const jsonb = (value: unknown) => sql`${JSON.stringify(value ?? {})}::jsonb`;
+
+/** What the hot path needs of a task after a transition: never its input or result back. */
+export interface TaskRef {
+  id: string;
+  agent: string;
+  agent_id: string;
+  owner_id: string;
+  generation: number;
+  attempts: number;
+  max_attempts: number;
+  timeout_ms: number;
+  backoff_ms: number[];
+  correlation_id: string;
+}
+const REF_COLUMNS = sql.raw("t.id, t.agent, t.agent_id, t.owner_id, t.generation, t.attempts, t.max_attempts, t.timeout_ms, t.backoff_ms, t.correlation_id");
 
 export interface NewTask {
   id: string;
   agent: string;
+  agent_id: string;
+  agent_version: number;
   owner_id: string;
   input: unknown;
   max_attempts: number;
@@ -17,24 +48,42 @@ export interface NewTask {
   correlation_id: string;
   idempotency_key: string | null;
   request_fingerprint: string | null;
+  /** Data of the `queued` event. */
+  event_data: Record<string, unknown>;
 }
 
-/** Insert a queued task; with an idempotency key already used by this owner, answer the existing task. */
-export async function insertTask(db: ExecutorDb, task: NewTask): Promise<{ task: Task; created: boolean }> {
-  const inserted = await db
-    .insertInto("tasks")
-    .values({ ...task, status: "queued", input: json(task.input) })
-    .onConflict((oc) => oc.columns(["owner_id", "idempotency_key"]).where("idempotency_key", "is not", null).doNothing())
-    .returningAll()
-    .executeTakeFirst();
-  if (inserted) return { task: inserted, created: true };
-  const existing = await db
-    .selectFrom("tasks")
-    .selectAll()
-    .where("owner_id", "=", task.owner_id)
-    .where("idempotency_key", "=", task.idempotency_key)
-    .executeTakeFirstOrThrow();
-  return { task: existing, created: false };
+/**
+ * Insert many queued tasks and their `queued` events in one statement (one commit for a whole batch).
+ * Answers the inserted rows; a row whose idempotency key this owner used already is not inserted.
+ */
+export async function insertTasks(db: ExecutorDb, tasks: NewTask[]): Promise<{ task: Task; event: TaskEvent }[]> {
+  const rows = tasks.map((t) => ({ ...t, input: t.input ?? null, backoff_ms: t.backoff_ms }));
+  const { rows: out } = await sql<Task & { event: TaskEvent }>`
+    with input as (
+      select * from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(
+        id uuid, agent text, agent_id uuid, agent_version int, owner_id uuid, input jsonb, max_attempts int, timeout_ms int,
+        backoff_ms int[], correlation_id text, idempotency_key text, request_fingerprint text, event_data jsonb)
+    ), ins as (
+      insert into tasks as t (id, agent, agent_id, agent_version, owner_id, status, input, max_attempts, timeout_ms, backoff_ms,
+        correlation_id, idempotency_key, request_fingerprint, event_seq)
+      select id, agent, agent_id, agent_version, owner_id, 'queued', input, max_attempts, timeout_ms, backoff_ms,
+        correlation_id, idempotency_key, request_fingerprint, 1
+      from input
+      on conflict (owner_id, idempotency_key) where idempotency_key is not null do nothing
+      returning t.*
+    ), ev as (
+      insert into task_event_outbox (task_id, seq, event)
+      select t.id, 1, ${eventOf("queued", sql`i.event_data`)} from ins t join input i on i.id = t.id
+      returning task_id, event
+    )
+    select ins.*, ev.event from ins join ev on ev.task_id = ins.id`.execute(db);
+  return out.map(({ event, ...task }) => ({ task: task as Task, event }));
+}
+
+/** Tasks of this owner holding these idempotency keys (the replay path of a submission). */
+export async function tasksByIdempotencyKeys(db: ExecutorDb, ownerId: string, keys: string[]): Promise<Task[]> {
+  if (keys.length === 0) return [];
+  return db.selectFrom("tasks").selectAll().where("owner_id", "=", ownerId).where("idempotency_key", "in", keys).execute();
 }
 
 export async function findTask(db: ExecutorDb, id: string): Promise<Task | undefined> {
@@ -55,175 +104,258 @@ export async function listTasks(db: ExecutorDb, filter: ListTasksRequest, ownerI
   return { items, total: Number(count.n) };
 }
 
-/** The stream confirmed the queue message of this attempt (outbox bookkeeping). */
-export async function markPublished(db: ExecutorDb, id: string, generation: number, attempt: number): Promise<void> {
-  await db
-    .updateTable("tasks")
-    .set({ published_attempt: attempt })
-    .where("id", "=", id)
-    .where("generation", "=", generation)
-    .where("published_attempt", "<", attempt)
-    .execute();
+/**
+ * The outbox bookkeeping of many confirmed publishes in one statement: queue messages the stream
+ * confirmed (`published_attempt`), and events that leave the outbox.
+ */
+export async function confirmPublished(
+  db: ExecutorDb,
+  messages: { id: string; generation: number; attempt: number }[],
+  events: { task_id: string; seq: number }[],
+): Promise<void> {
+  await sql`
+    with marked as (
+      update tasks t set published_attempt = m.attempt
+      from unnest(${messages.map((m) => m.id)}::uuid[], ${messages.map((m) => m.generation)}::int[], ${messages.map((m) => m.attempt)}::int[])
+        as m(id, generation, attempt)
+      where t.id = m.id and t.generation = m.generation and t.published_attempt < m.attempt
+    )
+    delete from task_event_outbox o
+    using unnest(${events.map((e) => e.task_id)}::uuid[], ${events.map((e) => e.seq)}::int[]) as d(task_id, seq)
+    where o.task_id = d.task_id and o.seq = d.seq`.execute(db);
 }
 
-/** Queued tasks whose next message the stream never confirmed, oldest first. */
-export async function unpublishedTasks(db: ExecutorDb, olderThanMs: number, limit = 100): Promise<Task[]> {
-  return db
-    .selectFrom("tasks")
-    .selectAll()
-    .where("status", "=", "queued")
-    .where(sql<boolean>`published_attempt < attempts + 1`)
-    .where("updated_at", "<", sql<Date>`now() - make_interval(secs => ${olderThanMs / 1000})`)
-    .orderBy("updated_at")
-    .limit(limit)
-    .execute();
+/** Queued tasks whose next queue message the stream never confirmed, oldest first. */
+export async function unpublishedTasks(db: ExecutorDb, olderThanMs: number, limit = 500): Promise<TaskRef[]> {
+  const { rows } = await sql<TaskRef>`
+    select ${REF_COLUMNS} from tasks t
+    where t.status = 'queued' and t.published_attempt <= t.attempts
+      and t.updated_at < now() - make_interval(secs => ${olderThanMs / 1000})
+    order by t.updated_at limit ${limit}`.execute(db);
+  return rows;
+}
+
+/** Queued tasks of an agent that are due now and were published a while ago (their message may be gone). */
+export async function dueQueuedTasks(db: ExecutorDb, agentId: string, olderThanMs: number, limit = 500): Promise<TaskRef[]> {
+  const { rows } = await sql<TaskRef>`
+    select ${REF_COLUMNS} from tasks t
+    where t.agent_id = ${agentId} and t.status = 'queued' and (t.not_before is null or t.not_before <= now())
+      and t.updated_at < now() - make_interval(secs => ${olderThanMs / 1000})
+    order by t.updated_at limit ${limit}`.execute(db);
+  return rows;
+}
+
+/** Agents that have queued or running tasks (each needs a consumer). */
+export async function activeAgentIds(db: ExecutorDb): Promise<string[]> {
+  const { rows } = await sql<{ agent_id: string }>`select distinct agent_id from tasks where status in ('queued', 'running')`.execute(db);
+  return rows.map((r) => r.agent_id);
+}
+
+export interface Claim {
+  id: string;
+  generation: number;
+  attempt: number;
+  executorId: string;
+  leaseMs: number;
+  /** Data of the `started` event. */
+  data: Record<string, unknown>;
 }
 
 /**
- * Fencing, step one: take attempt `attempt` of the task, either fresh from the queue or abandoned by
- * an executor whose lease ran out. Any other state means this message is stale or a duplicate.
+ * Take attempt `attempt` of the task, fresh from the queue (and due) or abandoned by an executor whose
+ * lease ran out, and record its `started` event: one statement. Any other state means this message is
+ * early, stale or a duplicate, and nothing is written.
  */
-export async function claimAttempt(
-  db: ExecutorDb,
-  claim: { id: string; generation: number; attempt: number; executorId: string; leaseMs: number },
-): Promise<Task | undefined> {
-  return db
-    .updateTable("tasks")
-    .set({
-      status: "running",
-      attempts: claim.attempt,
-      lease_owner: claim.executorId,
-      lease_expires_at: sql`now() + make_interval(secs => ${claim.leaseMs / 1000})`,
-      started_at: sql`coalesce(started_at, now())`,
-      updated_at: sql`now()`,
-      not_before: null,
-    })
-    .where("id", "=", claim.id)
-    .where("generation", "=", claim.generation)
-    .where((eb) =>
-      eb.or([
-        eb.and([eb("status", "=", "queued"), eb("attempts", "=", claim.attempt - 1)]),
-        eb.and([eb("status", "=", "running"), eb("attempts", "=", claim.attempt), eb("lease_expires_at", "<", sql<Date>`now()`)]),
-      ]),
+export async function claimAttempt(db: ExecutorDb, c: Claim): Promise<{ task: Task; event: TaskEvent } | undefined> {
+  const { rows } = await sql<Task & { event: TaskEvent }>`
+    with claimed as (
+      update tasks t set status = 'running', attempts = ${c.attempt}, lease_owner = ${c.executorId},
+        lease_expires_at = now() + make_interval(secs => ${c.leaseMs / 1000}), started_at = coalesce(started_at, now()),
+        updated_at = now(), not_before = null, event_seq = event_seq + 1, published_attempt = greatest(published_attempt, ${c.attempt})
+      where t.id = ${c.id} and t.generation = ${c.generation} and (t.not_before is null or t.not_before <= now())
+        and ((t.status = 'queued' and t.attempts = ${c.attempt - 1})
+          or (t.status = 'running' and t.attempts = ${c.attempt} and t.lease_expires_at < now()))
+      returning t.*
+    ), ev as (
+      insert into task_event_outbox (task_id, seq, event) select t.id, t.event_seq, ${eventOf("started", jsonb(c.data))} from claimed t
+      returning event
     )
-    .returningAll()
-    .executeTakeFirst();
+    select claimed.*, (select event from ev) as event from claimed`.execute(db);
+  const row = rows[0];
+  if (!row) return undefined;
+  const { event, ...task } = row;
+  return { task: task as Task, event };
 }
 
-type Fence = { id: string; attempt: number; executorId: string };
-
-const fenced = (db: ExecutorDb, f: Fence) =>
-  db
-    .updateTable("tasks")
-    .where("id", "=", f.id)
-    .where("attempts", "=", f.attempt)
-    .where("status", "=", "running")
-    .where("lease_owner", "=", f.executorId);
+/** The attempt a transition must still own: this task, this generation and attempt, running, leased by us. */
+export interface Fence {
+  id: string;
+  generation: number;
+  attempt: number;
+  executorId: string;
+}
+const fenceHolds = (f: Fence) =>
+  sql`t.id = ${f.id} and t.generation = ${f.generation} and t.attempts = ${f.attempt} and t.status = 'running' and t.lease_owner = ${f.executorId}`;
 
 export async function renewLease(db: ExecutorDb, f: Fence, leaseMs: number): Promise<boolean> {
-  const r = await fenced(db, f)
-    .set({ lease_expires_at: sql`now() + make_interval(secs => ${leaseMs / 1000})` })
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows) === 1;
+  const r = await sql`update tasks t set lease_expires_at = now() + make_interval(secs => ${leaseMs / 1000}) where ${fenceHolds(f)}`.execute(db);
+  return Number(r.numAffectedRows) === 1;
 }
 
-/** Fencing, step two: store the outcome only if this executor still holds this attempt. */
-export async function finishAttempt(
+/** The transition an attempt's outcome causes (see domain/outcome.ts). */
+export type Settlement =
+  | { status: Extract<TaskStatus, "succeeded" | "failed" | "timed_out" | "dead_lettered">; result?: unknown; error?: TaskError; event: TaskEventType; data: Record<string, unknown> }
+  | { status: "queued"; retryInMs: number; error: TaskError; event: "retrying"; data: Record<string, unknown> }
+  | { status: "released" };
+
+/** Store an attempt's outcome and its event, fenced: one statement. Undefined when the attempt no longer owns the task. */
+export async function settleAttempt(db: ExecutorDb, f: Fence, s: Settlement): Promise<{ task: TaskRef; event?: TaskEvent } | undefined> {
+  if (s.status === "released") {
+    // Shutdown gave the attempt back before it finished: it does not count, and no event says otherwise.
+    const { rows } = await sql<TaskRef>`
+      update tasks t set status = 'queued', attempts = ${f.attempt - 1}, lease_owner = null, lease_expires_at = null, updated_at = now()
+      where ${fenceHolds(f)} returning ${REF_COLUMNS}`.execute(db);
+    return rows[0] && { task: rows[0] };
+  }
+  const final = s.status !== "queued";
+  const { rows } = await sql<TaskRef & { event: TaskEvent }>`
+    with settled as (
+      update tasks t set status = ${s.status}, result = ${final ? json(s.result) : null}::jsonb, error = ${json(s.error ?? null)}::jsonb,
+        finished_at = ${final ? sql`now()` : sql`null`}, not_before = ${s.status === "queued" ? sql`now() + make_interval(secs => ${s.retryInMs / 1000})` : sql`null`},
+        lease_owner = null, lease_expires_at = null, updated_at = now(), event_seq = event_seq + 1
+      where ${fenceHolds(f)}
+      returning t.*
+    ), ev as (
+      insert into task_event_outbox (task_id, seq, event) select t.id, t.event_seq, ${eventOf(s.event, jsonb(s.data))} from settled t
+      returning event
+    )
+    select ${REF_COLUMNS}, (select event from ev) as event from settled t`.execute(db);
+  const row = rows[0];
+  if (!row) return undefined;
+  const { event, ...task } = row;
+  return { task, event };
+}
+
+/** A progress report or a log line of a running attempt, fenced: a run that lost its task writes nothing. */
+export async function recordSideEvent(
   db: ExecutorDb,
   f: Fence,
-  outcome: { status: Extract<TaskStatus, "succeeded" | "failed" | "timed_out" | "dead_lettered">; result?: unknown; error?: TaskError },
-): Promise<Task | undefined> {
-  return fenced(db, f)
-    .set({
-      status: outcome.status,
-      result: json(outcome.result),
-      error: json(outcome.error ?? null),
-      finished_at: sql`now()`,
-      updated_at: sql`now()`,
-      lease_owner: null,
-      lease_expires_at: null,
-    })
-    .returningAll()
-    .executeTakeFirst();
-}
-
-/** A failed attempt with attempts left: back to queued, the next attempt not before `delayMs`. */
-export async function scheduleRetry(db: ExecutorDb, f: Fence, error: TaskError, delayMs: number): Promise<Task | undefined> {
-  return fenced(db, f)
-    .set({
-      status: "queued",
-      error: json(error),
-      not_before: sql`now() + make_interval(secs => ${delayMs / 1000})`,
-      updated_at: sql`now()`,
-      lease_owner: null,
-      lease_expires_at: null,
-    })
-    .returningAll()
-    .executeTakeFirst();
-}
-
-/** Shutdown gave the attempt back before it finished: it does not count, and runs again elsewhere. */
-export async function releaseAttempt(db: ExecutorDb, f: Fence): Promise<boolean> {
-  const r = await fenced(db, f)
-    .set({ status: "queued", attempts: f.attempt - 1, lease_owner: null, lease_expires_at: null, updated_at: sql`now()` })
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows) === 1;
-}
-
-export async function cancelTask(db: ExecutorDb, id: string): Promise<{ task: Task; wasRunning: boolean } | undefined> {
-  const before = await db.selectFrom("tasks").select("status").where("id", "=", id).executeTakeFirst();
-  const task = await db
-    .updateTable("tasks")
-    .set({ status: "cancelled", finished_at: sql`now()`, updated_at: sql`now()`, lease_owner: null, lease_expires_at: null })
-    .where("id", "=", id)
-    .where("status", "in", ["queued", "running"])
-    .returningAll()
-    .executeTakeFirst();
-  return task ? { task, wasRunning: before?.status === "running" } : undefined;
-}
-
-/** An admin gives a finished task a new generation: attempts start again from 1. */
-export async function requeueTask(db: ExecutorDb, id: string): Promise<Task | undefined> {
-  return db
-    .updateTable("tasks")
-    .set({
-      status: "queued",
-      attempts: 0,
-      published_attempt: 0,
-      generation: sql`generation + 1`,
-      result: null,
-      error: null,
-      not_before: null,
-      finished_at: null,
-      updated_at: sql`now()`,
-    })
-    .where("id", "=", id)
-    .where("status", "in", ["failed", "dead_lettered", "timed_out", "cancelled"])
-    .returningAll()
-    .executeTakeFirst();
+  type: "progress" | "log",
+  data: Record<string, unknown>,
+  log?: { level: string; message: string },
+): Promise<TaskEvent | undefined> {
+  const { rows } = await sql<{ event: TaskEvent }>`
+    with t as (
+      update tasks t set event_seq = event_seq + 1 where ${fenceHolds(f)} returning t.*
+    ), logged as (
+      insert into task_logs (task_id, attempt, level, message)
+      select t.id, t.attempts, ${log?.level ?? "info"}, ${log?.message ?? ""} from t where ${log !== undefined}
+    )
+    insert into task_event_outbox (task_id, seq, event) select t.id, t.event_seq, ${eventOf(type, jsonb(data))} from t
+    returning event`.execute(db);
+  return rows[0]?.event;
 }
 
 /**
- * Take the task's next event number and keep the event in the outbox, in one statement: a crash after
- * it leaves an event to publish again, never a gap in the numbers.
+ * Cancel a queued or running task the caller may change (its owner, or anyone when `ownerId` is null), with
+ * its event, in one statement; `was_running` comes from the row as it was under the lock.
  */
-export async function recordEvent(db: ExecutorDb, event: Omit<TaskEvent, "seq">): Promise<TaskEvent> {
-  const { rows } = await sql<{ seq: number }>`
-    with next as (update tasks set event_seq = event_seq + 1 where id = ${event.task_id} returning event_seq)
-    insert into task_event_outbox (task_id, seq, event)
-    select ${event.task_id}, next.event_seq, ${JSON.stringify(event)}::jsonb from next
-    returning seq`.execute(db);
+export async function cancelTask(
+  db: ExecutorDb,
+  id: string,
+  ownerId: string | null,
+  data: Record<string, unknown>,
+): Promise<{ task: Task; wasRunning: boolean; event: TaskEvent } | undefined> {
+  const { rows } = await sql<Task & { was_running: boolean; event: TaskEvent }>`
+    with old as (
+      select id, status from tasks where id = ${id} and status in ('queued', 'running')
+        and (${ownerId}::uuid is null or owner_id = ${ownerId}::uuid) for update
+    ), cancelled as (
+      update tasks t set status = 'cancelled', finished_at = now(), updated_at = now(), lease_owner = null, lease_expires_at = null,
+        event_seq = event_seq + 1
+      from old where t.id = old.id returning t.*, old.status = 'running' as was_running
+    ), ev as (
+      insert into task_event_outbox (task_id, seq, event)
+      select t.id, t.event_seq, ${eventOf("cancelled", sql`${jsonb(data)} || jsonb_build_object('was_running', t.was_running)`)} from cancelled t
+      returning event
+    )
+    select cancelled.*, (select event from ev) as event from cancelled`.execute(db);
   const row = rows[0];
-  if (!row) throw new Error(`task ${event.task_id} not found`);
-  return { ...event, seq: row.seq };
+  if (!row) return undefined;
+  const { was_running, event, ...task } = row;
+  return { task: task as Task, wasRunning: was_running, event };
 }
 
-/** The stream confirmed the event: it leaves the outbox. */
-export async function deleteOutboxEvent(db: ExecutorDb, taskId: string, seq: number): Promise<void> {
-  await db.deleteFrom("task_event_outbox").where("task_id", "=", taskId).where("seq", "=", seq).execute();
+/** Cancel up to `limit` queued or running tasks of a deleted agent, with their events, in one statement. */
+export async function cancelAgentTasks(db: ExecutorDb, agentId: string, data: Record<string, unknown>, limit = 500): Promise<{ id: string; was_running: boolean; event: TaskEvent }[]> {
+  const { rows } = await sql<{ id: string; was_running: boolean; event: TaskEvent }>`
+    with old as (
+      select id, status from tasks where agent_id = ${agentId} and status in ('queued', 'running') limit ${limit} for update skip locked
+    ), cancelled as (
+      update tasks t set status = 'cancelled', finished_at = now(), updated_at = now(), lease_owner = null, lease_expires_at = null,
+        event_seq = event_seq + 1, error = ${json({ code: "AGENT_UNAVAILABLE", message: "The agent was deleted" })}::jsonb
+      from old where t.id = old.id returning t.*, old.status = 'running' as was_running
+    )
+    insert into task_event_outbox as o (task_id, seq, event)
+    select t.id, t.event_seq, ${eventOf("cancelled", sql`${jsonb(data)} || jsonb_build_object('was_running', t.was_running)`)} from cancelled t
+    returning o.task_id as id, (o.event->'data'->>'was_running')::boolean as was_running, o.event`.execute(db);
+  return rows;
 }
 
-/** Events left unconfirmed for a while (their executor crashed or lost NATS), oldest first. */
+/** An admin gives a finished task a new generation (attempts start again from 1), with its `queued` event. */
+export async function requeueTask(db: ExecutorDb, id: string, data: Record<string, unknown>): Promise<{ task: Task; event: TaskEvent } | undefined> {
+  const { rows } = await sql<Task & { event: TaskEvent }>`
+    with requeued as (
+      update tasks t set status = 'queued', attempts = 0, published_attempt = 0, generation = generation + 1, result = null, error = null,
+        not_before = null, finished_at = null, updated_at = now(), event_seq = event_seq + 1
+      where t.id = ${id} and t.status in ('failed', 'dead_lettered', 'timed_out', 'cancelled')
+      returning t.*
+    ), ev as (
+      insert into task_event_outbox (task_id, seq, event)
+      select t.id, t.event_seq, ${eventOf("queued", sql`${jsonb(data)} || jsonb_build_object('generation', t.generation)`)} from requeued t
+      returning event
+    )
+    select requeued.*, (select event from ev) as event from requeued`.execute(db);
+  const row = rows[0];
+  if (!row) return undefined;
+  const { event, ...task } = row;
+  return { task: task as Task, event };
+}
+
+/**
+ * Running tasks whose lease ran out `graceMs` ago (their executor died or lost the database, and the
+ * server's redelivery did not take them back): the attempt counts, and the task goes back on the queue
+ * or, out of attempts, to dead letters. One statement for up to `limit` tasks, each with its event.
+ */
+export async function sweepExpiredLeases(db: ExecutorDb, graceMs: number, limit = 200): Promise<{ task: TaskRef; event: TaskEvent }[]> {
+  const error = { code: "LEASE_EXPIRED", message: "The executor running this attempt stopped answering", retryable: true };
+  const { rows } = await sql<TaskRef & { event: TaskEvent; status: TaskStatus }>`
+    with expired as (
+      select id from tasks where status = 'running' and lease_expires_at < now() - make_interval(secs => ${graceMs / 1000})
+      order by lease_expires_at limit ${limit} for update skip locked
+    ), swept as (
+      update tasks t set
+        status = case when t.attempts >= t.max_attempts then 'dead_lettered' else 'queued' end,
+        finished_at = case when t.attempts >= t.max_attempts then now() end,
+        not_before = case when t.attempts >= t.max_attempts then null
+          else now() + make_interval(secs => coalesce(t.backoff_ms[t.attempts], t.backoff_ms[array_length(t.backoff_ms, 1)], 1000) / 1000.0) end,
+        error = ${json(error)}::jsonb, lease_owner = null, lease_expires_at = null, updated_at = now(), event_seq = event_seq + 1
+      from expired where t.id = expired.id
+      returning t.*
+    ), ev as (
+      insert into task_event_outbox as o (task_id, seq, event)
+      select t.id, t.event_seq, ${eventOf("retrying", jsonb({}))}
+        || jsonb_build_object('type', case when t.status = 'dead_lettered' then 'dead_lettered' else 'retrying' end,
+             'data', case when t.status = 'dead_lettered' then jsonb_build_object('error', t.error, 'attempts', t.attempts)
+               else jsonb_build_object('error', t.error, 'next_attempt', t.attempts + 1) end)
+      from swept t
+      returning o.task_id, o.event
+    )
+    select ${REF_COLUMNS}, t.status, ev.event from swept t join ev on ev.task_id = t.id`.execute(db);
+  return rows.map(({ event, status: _status, ...task }) => ({ task, event }));
+}
+
+/** Events left in the outbox for a while (their executor crashed or lost NATS), oldest first. */
 export async function staleOutboxEvents(db: ExecutorDb, olderThanMs: number, limit = 500): Promise<TaskEvent[]> {
   const rows = await db
     .selectFrom("task_event_outbox")
@@ -237,8 +369,9 @@ export async function staleOutboxEvents(db: ExecutorDb, olderThanMs: number, lim
   return rows.map((r) => ({ ...(r.event as Omit<TaskEvent, "seq">), seq: r.seq }));
 }
 
-export async function insertLog(db: ExecutorDb, line: { task_id: string; attempt: number; level: string; message: string }): Promise<void> {
-  await db.insertInto("task_logs").values(line).execute();
+/** An event that can never be published (too large for the server) is replaced by a smaller one, once. */
+export async function replaceOutboxEvent(db: ExecutorDb, event: TaskEvent): Promise<void> {
+  await db.updateTable("task_event_outbox").set({ event: JSON.stringify(event) }).where("task_id", "=", event.task_id).where("seq", "=", event.seq).execute();
 }
 
 export async function listLogs(db: ExecutorDb, taskId: string, limit = 1000) {

@@ -1,0 +1,101 @@
+import { expect } from "chai";
+import { sql } from "kysely";
+import { jetstream, type JsMsg } from "@nats-io/jetstream";
+import { agentEventSubject, Streams, Subjects, type AgentEvent, type AgentView, type Principal } from "@meridian/contracts";
+import { refusal } from "@meridian/service-kit/testing";
+import { agentName, AgentRegistryTestContext, principalFor } from "./agent-registry-context.js";
+
+describe("agent-registry events and their commit", function () {
+  const ctx = new AgentRegistryTestContext();
+
+  before(() => ctx.start());
+  after(() => ctx.stop());
+
+  const create = (principal: Principal, body: Record<string, unknown>) => ctx.request<AgentView>(Subjects.agents.create, body, { principal });
+  const update = (principal: Principal, body: Record<string, unknown>) => ctx.request<AgentView>(Subjects.agents.update, body, { principal });
+
+  async function eventCount(name: string): Promise<number> {
+    const info = await ctx.jsm.streams.info(Streams.agentEvents.name, { subjects_filter: agentEventSubject(name) });
+    return info.state.subjects?.[agentEventSubject(name)] ?? 0;
+  }
+
+  async function allEvents(name: string, expected: number): Promise<JsMsg[]> {
+    const consumer = await jetstream(ctx.nc).consumers.get(Streams.agentEvents.name, { filter_subjects: agentEventSubject(name) });
+    const messages: JsMsg[] = [];
+    for await (const m of await consumer.fetch({ max_messages: expected, expires: 3000 })) messages.push(m);
+    await consumer.delete().catch(() => undefined);
+    return messages;
+  }
+
+  const outboxRows = (name: string) => ctx.database.db.selectFrom("agent_event_outbox").selectAll().where("agent_name", "=", name).execute();
+
+  /**
+   * A deferred constraint trigger that makes every commit touching this agent's row fail: the statements of
+   * the transaction succeed, only COMMIT is refused, as when the server fails or the connection drops there.
+   */
+  async function failCommitsOf(name: string): Promise<() => Promise<void>> {
+    const fn = sql.id("agent_registry", `fail_commit_${name}`);
+    const trigger = sql.id(`fail_commit_${name}`);
+    await sql`create function ${fn}() returns trigger language plpgsql as $$
+      begin
+        if new.name = ${sql.lit(name)} then raise exception 'commit refused by the test'; end if;
+        return null;
+      end $$`.execute(ctx.database.db);
+    await sql`create constraint trigger ${trigger} after insert or update on agent_registry.agents
+      deferrable initially deferred for each row execute function ${fn}()`.execute(ctx.database.db);
+    return async () => {
+      await sql`drop trigger ${trigger} on agent_registry.agents`.execute(ctx.database.db);
+      await sql`drop function ${fn}()`.execute(ctx.database.db);
+    };
+  }
+
+  it("when the commit of a create fails, then no event reaches the stream and the agent does not exist", async () => {
+    const owner = principalFor("user");
+    const name = agentName("doomed");
+    const restore = await failCommitsOf(name);
+    try {
+      expect((await refusal(create(owner, { name, runtime: "echo" }))).code).to.equal("INTERNAL");
+    } finally {
+      await restore();
+    }
+    expect(await eventCount(name)).to.equal(0);
+    expect(await outboxRows(name)).to.deep.equal([]);
+    expect((await refusal(ctx.request(Subjects.agents.get, { name }, { principal: owner }))).code).to.equal("NOT_FOUND");
+  });
+
+  it("when the commit of an update fails, then the stream keeps only the create's event and the agent is unchanged", async () => {
+    const owner = principalFor("user");
+    const name = agentName("doomed");
+    await create(owner, { name, runtime: "echo" });
+    const restore = await failCommitsOf(name);
+    try {
+      expect((await refusal(update(owner, { name, concurrency: 9 }))).code).to.equal("INTERNAL");
+    } finally {
+      await restore();
+    }
+    expect(await eventCount(name)).to.equal(1);
+    expect(await ctx.request<AgentView>(Subjects.agents.get, { name }, { principal: owner })).to.deep.include({ concurrency: 4, version: 1 });
+  });
+
+  it("when a change commits, then exactly one event is on the stream and none is left in the outbox", async () => {
+    const owner = principalFor("user");
+    const name = agentName();
+    const created = await create(owner, { name, runtime: "echo" });
+    expect(await eventCount(name)).to.equal(1);
+    expect(await outboxRows(name)).to.deep.equal([]);
+    const [msg] = await allEvents(name, 1);
+    expect(msg!.json<AgentEvent>()).to.deep.include({ type: "agent.created", agent: created });
+    expect(msg!.headers?.get("Nats-Msg-Id")).to.equal(`${name}:1:agent.created`);
+  });
+
+  it("when one agent is changed by many requests at once, then its events reach the stream once each, in version order", async () => {
+    const owner = principalFor("user");
+    const name = agentName();
+    await create(owner, { name, runtime: "echo" });
+    const updates = await Promise.all(Array.from({ length: 12 }, (_, i) => update(owner, { name, concurrency: i + 1 })));
+    expect(updates.map((u) => u.version).sort((a, b) => a - b)).to.deep.equal(Array.from({ length: 12 }, (_, i) => i + 2));
+    const events = (await allEvents(name, 13)).map((m) => m.json<AgentEvent>());
+    expect(events.map((e) => e.agent.version)).to.deep.equal(Array.from({ length: 13 }, (_, i) => i + 1));
+    expect(await outboxRows(name)).to.deep.equal([]);
+  });
+});

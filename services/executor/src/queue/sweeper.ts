@@ -1,0 +1,83 @@
+import type { ExecutorDeps } from "../domain/deps.js";
+import { cancelTasksOfDeletedAgent } from "../domain/tasks.js";
+import * as store from "../store/task.store.js";
+import type { AttemptRunner } from "./attempt.js";
+import { agentQueues, ensureAgentConsumer } from "./task-queue.js";
+import type { WorkerPool } from "./worker-pool.js";
+
+/** An event or queue message unconfirmed for this long was left behind; younger ones are normally in flight. */
+const OUTBOX_GRACE_MS = 2000;
+/** A queued, due task whose agent's queue holds no message at all for this long has lost its message. */
+const LOST_MESSAGE_GRACE_MS = 5000;
+
+/**
+ * Puts right what crashes and outages leave behind, every few seconds, on every replica (each step is
+ * fenced or idempotent, so replicas may overlap): pullers for every agent with a queue; consumers for
+ * agents with active tasks; queue messages and events the stream never confirmed; running tasks whose
+ * lease ran out (back on the queue, or dead-lettered); queued tasks whose message is gone.
+ */
+export class Sweeper {
+  constructor(
+    private readonly deps: ExecutorDeps,
+    private readonly pool: WorkerPool,
+    private readonly attempts: AttemptRunner,
+  ) {}
+
+  async sweep(): Promise<void> {
+    const { deps } = this;
+    const queues = await agentQueues(deps.jsm);
+    const queued = new Set(queues.map((q) => q.agentId));
+
+    // Pull every agent this replica can run; agents of a runtime it lacks (sdk) are served elsewhere.
+    const served = new Set<string>();
+    for (const q of queues) {
+      const agent = await deps.agents.byIdOrUndefined(q.agentId).catch(() => "unknown" as const);
+      if (agent === "unknown") {
+        if (this.pool.has(q.agentId)) served.add(q.agentId);
+        continue;
+      }
+      if (!agent) {
+        await cancelTasksOfDeletedAgent(deps, q.agentId);
+        continue;
+      }
+      if (!this.attempts.runtimeFor(agent)) continue;
+      if (agent.concurrency !== q.concurrency) await ensureAgentConsumer(deps.jsm, { agentId: agent.id, concurrency: agent.concurrency, ackWaitMs: deps.ackWaitMs });
+      this.pool.ensure(agent.id, agent.concurrency);
+      served.add(agent.id);
+    }
+    this.pool.retain(served);
+
+    // Active tasks whose agent has no consumer (removed behind our back, or never created before a crash).
+    for (const agentId of await store.activeAgentIds(deps.db)) {
+      if (queued.has(agentId)) continue;
+      const agent = await deps.agents.byIdOrUndefined(agentId);
+      if (!agent) await cancelTasksOfDeletedAgent(deps, agentId);
+      else await ensureAgentConsumer(deps.jsm, { agentId, concurrency: agent.concurrency, ackWaitMs: deps.ackWaitMs });
+    }
+
+    for (const task of await store.unpublishedTasks(deps.db, OUTBOX_GRACE_MS)) {
+      deps.logger.info("publishing an unconfirmed queue message", { task_id: task.id, correlation_id: task.correlation_id });
+      await deps.relay.publishQueueMessage(task);
+    }
+
+    const swept = await store.sweepExpiredLeases(deps.db, deps.ackWaitMs);
+    for (const { task, event } of swept) {
+      deps.logger.warn("lease expired; task taken back", { task_id: task.id, attempt: task.attempts, outcome: event.type, correlation_id: task.correlation_id });
+      if (event.type === "retrying") await deps.relay.publishQueueMessage(task);
+      await deps.relay.publishEvent(event);
+    }
+
+    // A queue with nothing waiting and nothing in flight cannot hold the message of a due queued task.
+    const idle = queues.filter((q) => q.pending === 0 && q.ackPending === 0).map((q) => q.agentId);
+    for (const agentId of idle) {
+      for (const task of await store.dueQueuedTasks(deps.db, agentId, LOST_MESSAGE_GRACE_MS)) {
+        deps.logger.warn("queued task had no queue message; published again", { task_id: task.id, correlation_id: task.correlation_id });
+        await deps.relay.publishQueueMessage(task, { msgIdSuffix: `:r${Date.now()}` });
+      }
+    }
+
+    const republished = await deps.relay.republishStale(OUTBOX_GRACE_MS);
+    if (republished) deps.logger.info("republished task events from the outbox", { count: republished });
+    await deps.relay.flush();
+  }
+}
