@@ -13,8 +13,10 @@ export interface SocketLatencyResult extends LatencySummary {
   /** Distinct events seen by any socket. */
   events: number;
   deliveries: number;
-  /** Distinct events some socket saw that another did not get. */
+  /** Deliveries missing: (events that should have reached every socket) × sockets − deliveries. */
   lost: number;
+  /** Events that should have reached every socket (given by the driver, else those seen by any socket). */
+  expected: number;
   /** Distinct events per second over the driven window. */
   eventRate: number;
 }
@@ -26,8 +28,10 @@ export interface SocketLatencyOptions {
   event: string;
   /** Generates the events; resolves when the last one was sent. */
   drive: (seen: () => number) => Promise<void>;
-  /** Quiet period after `drive` for late deliveries. */
+  /** How long after `drive` late deliveries are awaited. */
   settleMs?: number;
+  /** How many distinct events each socket should get (e.g. counted at the source); default: those any socket saw. */
+  expected?: () => number;
 }
 
 function connect(url: string, auth: Record<string, unknown> | undefined): Promise<Socket> {
@@ -68,14 +72,10 @@ export async function measureSocketLatency(options: SocketLatencyOptions): Promi
     const started = Date.now();
     await options.drive(() => all.size);
     const drivenMs = Date.now() - started;
-    let last = deliveries;
-    await until(() => {
-      const quiet = deliveries === last;
-      last = deliveries;
-      return quiet && deliveries >= all.size * sockets.length;
-    }, options.settleMs ?? 2000, 250);
-    const lost = all.size * sockets.length - deliveries;
-    return { ...summarize(latencies), sockets: sockets.length, events: all.size, deliveries, lost, eventRate: (all.size * 1000) / Math.max(1, drivenMs) };
+    const expected = () => Math.max(options.expected?.() ?? 0, all.size);
+    await until(() => deliveries >= expected() * sockets.length, options.settleMs ?? 3000, 50);
+    const lost = expected() * sockets.length - deliveries;
+    return { ...summarize(latencies), sockets: sockets.length, events: all.size, expected: expected(), deliveries, lost, eventRate: (expected() * 1000) / Math.max(1, drivenMs) };
   } finally {
     for (const s of sockets) s.disconnect();
   }

@@ -14,7 +14,7 @@ export const REALTIME_TASKS = 30;
 export const SLEEP_MS = 3000;
 
 const note = (r: SocketLatencyResult) =>
-  `${r.sockets} sockets, ${r.events} events (${r.eventRate.toFixed(0)}/s), ${r.deliveries} deliveries, max ${r.max.toFixed(0)} ms`;
+  `${r.sockets} sockets, ${r.expected} events sent (${r.eventRate.toFixed(0)}/s), ${r.events} seen, ${r.deliveries} deliveries, max ${r.max.toFixed(0)} ms`;
 
 function figures(label: string, r: SocketLatencyResult, ids: { p99?: string; p50?: string } = {}): Figure[] {
   const scenario = "g) realtime";
@@ -31,10 +31,13 @@ export async function realtime(ctx: BenchContext): Promise<Figure[]> {
   const created = await http(ctx.gatewayUrl, "POST", "/api/v1/agents", { token: ctx.token, body: { name: agent, runtime: "sleep", concurrency: REALTIME_TASKS } });
   if (created.status !== 201) throw new Error(`create agent answered ${created.status}: ${created.text.slice(0, 200)}`);
   let finals = 0;
+  const published = new Set<string>();
   const sub = ctx.nc.subscribe(`meridian.events.task.${ctx.ownerId}.>`, {
     callback: (_err, msg) => {
       const e = msg?.json<TaskEvent>();
-      if (e?.agent === agent && (FinalTaskStatuses as readonly string[]).includes(e.type)) finals++;
+      if (e?.agent !== agent) return;
+      published.add(`${e.task_id}:${e.seq}`);
+      if ((FinalTaskStatuses as readonly string[]).includes(e.type)) finals++;
     },
   });
   let meridian: SocketLatencyResult;
@@ -56,7 +59,8 @@ export async function realtime(ctx: BenchContext): Promise<Figure[]> {
         if (!(await until(() => finals >= REALTIME_TASKS, SLEEP_MS + 20_000, 20))) throw new Error(`only ${finals}/${REALTIME_TASKS} tasks finished`);
         drivenMs = Date.now() - t0;
       },
-      settleMs: 3000,
+      settleMs: 5000,
+      expected: () => published.size,
     });
   } finally {
     sub.unsubscribe();
@@ -68,6 +72,7 @@ export async function realtime(ctx: BenchContext): Promise<Figure[]> {
   });
   try {
     const port = (await bare.start()).port as number;
+    let emitted = 0;
     const baseline = await measureSocketLatency({
       url: `http://127.0.0.1:${port}`,
       sockets: REALTIME_SOCKETS,
@@ -75,9 +80,10 @@ export async function realtime(ctx: BenchContext): Promise<Figure[]> {
       drive: async () => {
         const from = bare.messages.length;
         bare.send({ type: "emit", event: SocketEvents.taskEvent, rate: Math.max(1, meridian.eventRate), seconds: drivenMs / 1000, template: exampleTaskEvent });
-        await bare.next("emitted", drivenMs + 10_000, from);
+        emitted = (await bare.next("emitted", drivenMs + 10_000, from)).n as number;
       },
-      settleMs: 3000,
+      settleMs: 5000,
+      expected: () => emitted,
     });
     return [...figures("Meridian", meridian, { p99: "realtimeP99", p50: "realtimeP50" }), ...figures("bare Socket.IO", baseline, { p99: "bareRealtimeP99" })];
   } finally {
