@@ -94,7 +94,7 @@ async function main(): Promise<void> {
       agentRegistry: true,
       executors: 1,
       realtime: 1,
-      gatewayEnv: { RATE_LIMIT_DEFAULT_MAX: "100000000", RATE_LIMIT_AUTH_MAX: "100000" },
+      gatewayEnv: { RATE_LIMIT_DEFAULT_MAX: "100000000", RATE_LIMIT_TASKS_MAX: "100000000", RATE_LIMIT_AUTH_MAX: "100000" },
       executorEnv: { ACK_WAIT_MS: "30000", RECONCILE_INTERVAL_MS: "2000" },
     });
     nc = await connect({ servers: nats.url });
@@ -155,7 +155,7 @@ async function main(): Promise<void> {
   ];
   const config = [
     "Everything on loopback on this one machine: the bench process is the client of every scenario; Meridian runs as separate processes (gateway, auth, agent-registry, 1 executor, 1 realtime) on a private nats-server with JetStream and a fresh database; each peer worker/server runs as one separate process.",
-    `Meridian: executor defaults (MAX_CONCURRENCY 32, ACK_WAIT_MS 30000), echo agents with concurrency 100, LOG_LEVEL info; gateway rate limit on (Redis), limits raised so no request is refused. Final states counted from the task events on core NATS.`,
+    `Meridian: one executor at its config defaults (the test stack's short ACK_WAIT_MS / RECONCILE_INTERVAL_MS put back to 30000 / 2000), echo agents with concurrency 100, LOG_LEVEL info; gateway rate limit on (Redis), limits raised so no request is refused. Final states counted from the task events on core NATS.`,
     `Single submissions: closed loop, ${JOBS_IN_FLIGHT} in flight, ${Math.round(2000 * Number(process.env.BENCH_SCALE ?? 1))} jobs after a warm-up of 20; batches: ${BATCH_SIZE} jobs a call, ${BATCHES_IN_FLIGHT} calls in flight. Paced: open loop at 200 tasks/s. Throughput "→ final" is jobs / (time of the last completion − start of the first submission).`,
     `graphile-worker ${versionOf(process.execPath, ["-p", "require('graphile-worker/package.json').version"])}: runner with ${JSON.stringify(graphileWorkerConfig)} (its performance docs' settings), noop task; producer makeWorkerUtils with maxPoolSize ${GRAPHILE_PRODUCER_POOL}; own database.`,
     `BullMQ ${versionOf(process.execPath, ["-p", "require('bullmq/package.json').version"])} (ioredis): worker concurrency ${bullmqWorkerConcurrency}, no-op processor, default job options; Redis db ${REDIS_DB}, run-unique prefix, obliterated afterwards.`,
