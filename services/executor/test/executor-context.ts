@@ -28,7 +28,7 @@ export class Recorder {
   readonly started: string[] = [];
 
   runtime: Runtime = async (ctx) => {
-    const input = (ctx.input ?? {}) as { ms?: number; fail?: boolean; retryable?: boolean; log?: string };
+    const input = (ctx.input ?? {}) as { ms?: number; fail?: boolean; retryable?: boolean; log?: string; result_bytes?: number };
     this.active++;
     this.maxActive = Math.max(this.maxActive, this.active);
     this.started.push(ctx.taskId);
@@ -41,6 +41,7 @@ export class Recorder {
       ctx.progress(1, "done");
       if (input.fail) throw new RuntimeError("asked to fail", input.retryable !== false);
       this.completed.push(ctx.taskId);
+      if (input.result_bytes) return { blob: "x".repeat(input.result_bytes) };
       return { slept_ms: input.ms ?? 10, attempt: ctx.attempt };
     } finally {
       this.active--;

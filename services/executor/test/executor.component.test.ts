@@ -45,7 +45,7 @@ describe("executor: tasks over NATS and the JetStream queue", function () {
   });
 
   it("when the same Idempotency-Key comes twice, then one task; with another body, a refusal", async () => {
-    const agent = await ctx.createAgent(owner, { runtime: "echo" });
+    const agent = await ctx.createAgent(owner, { runtime: "echo", visibility: "public" });
     const first = await submit({ agent: agent.name, input: { a: 1, b: 2 }, idempotency_key: "key-1" });
     const again = await submit({ agent: agent.name, input: { b: 2, a: 1 }, idempotency_key: "key-1" });
     expect(again.id).to.equal(first.id);

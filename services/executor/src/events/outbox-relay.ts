@@ -5,8 +5,8 @@ import { publishTaskMessage, type QueueMessageRef } from "../queue/task-queue.js
 import { confirmPublished, staleOutboxEvents, type ExecutorDb } from "../store/task.store.js";
 
 const PUBLISH_ATTEMPTS = 3;
-/** Confirmations wait this long (or for this many) before their one bookkeeping statement. */
-const FLUSH_AFTER_MS = 10;
+/** Confirmations wait this long (or for this many) before their one bookkeeping statement; nobody waits on it. */
+const FLUSH_AFTER_MS = 50;
 const FLUSH_AT = 500;
 /** Room left under the server's max_payload for headers and framing. */
 const PAYLOAD_HEADROOM = 4096;

@@ -69,11 +69,9 @@ export class Sweeper {
 
     // A queue with nothing waiting and nothing in flight cannot hold the message of a due queued task.
     const idle = queues.filter((q) => q.pending === 0 && q.ackPending === 0).map((q) => q.agentId);
-    for (const agentId of idle) {
-      for (const task of await store.dueQueuedTasks(deps.db, agentId, LOST_MESSAGE_GRACE_MS)) {
-        deps.logger.warn("queued task had no queue message; published again", { task_id: task.id, correlation_id: task.correlation_id });
-        await deps.relay.publishQueueMessage(task, { msgIdSuffix: `:r${Date.now()}` });
-      }
+    for (const task of await store.dueQueuedTasks(deps.db, idle, LOST_MESSAGE_GRACE_MS)) {
+      deps.logger.warn("queued task had no queue message; published again", { task_id: task.id, correlation_id: task.correlation_id });
+      await deps.relay.publishQueueMessage(task, { msgIdSuffix: `:r${Date.now()}` });
     }
 
     const republished = await deps.relay.republishStale(OUTBOX_GRACE_MS);

@@ -135,11 +135,12 @@ export async function unpublishedTasks(db: ExecutorDb, olderThanMs: number, limi
   return rows;
 }
 
-/** Queued tasks of an agent that are due now and were published a while ago (their message may be gone). */
-export async function dueQueuedTasks(db: ExecutorDb, agentId: string, olderThanMs: number, limit = 500): Promise<TaskRef[]> {
+/** Queued tasks of these agents that are due now and were queued a while ago (their message may be gone). */
+export async function dueQueuedTasks(db: ExecutorDb, agentIds: string[], olderThanMs: number, limit = 500): Promise<TaskRef[]> {
+  if (agentIds.length === 0) return [];
   const { rows } = await sql<TaskRef>`
     select ${REF_COLUMNS} from tasks t
-    where t.agent_id = ${agentId} and t.status = 'queued' and (t.not_before is null or t.not_before <= now())
+    where t.agent_id = any(${agentIds}::uuid[]) and t.status = 'queued' and (t.not_before is null or t.not_before <= now())
       and t.updated_at < now() - make_interval(secs => ${olderThanMs / 1000})
     order by t.updated_at limit ${limit}`.execute(db);
   return rows;
