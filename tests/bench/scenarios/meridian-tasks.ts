@@ -10,7 +10,8 @@ import { BATCH_SIZE, BATCHES_IN_FLIGHT, DRAIN_TIMEOUT_MS, JOBS_IN_FLIGHT, PHASE_
 
 /** Counts the owner's tasks reaching a final state, per agent, from the task events on core NATS. */
 class FinalStates {
-  private readonly counts = new Map<string, { succeeded: number; other: number; lastAt: number }>();
+  private readonly counts = new Map<string, { succeeded: number; other: number; duplicates: number; lastAt: number }>();
+  private readonly finished = new Set<string>();
   private readonly sub: Subscription;
 
   constructor(ctx: BenchContext) {
@@ -20,6 +21,11 @@ class FinalStates {
         const event = msg.json<TaskEvent>();
         if (!(FinalTaskStatuses as readonly string[]).includes(event.type)) return;
         const c = this.of(event.agent);
+        if (this.finished.has(event.task_id)) {
+          c.duplicates++;
+          return;
+        }
+        this.finished.add(event.task_id);
         if (event.type === "succeeded") c.succeeded++;
         else c.other++;
         c.lastAt = Date.now();
@@ -29,12 +35,12 @@ class FinalStates {
 
   of(agent: string) {
     let c = this.counts.get(agent);
-    if (!c) this.counts.set(agent, (c = { succeeded: 0, other: 0, lastAt: 0 }));
+    if (!c) this.counts.set(agent, (c = { succeeded: 0, other: 0, duplicates: 0, lastAt: 0 }));
     return c;
   }
 
   /** Waits until `n` tasks of `agent` are final; the wall-clock time of the last one. */
-  async reached(agent: string, n: number): Promise<{ succeeded: number; other: number; lastAt: number; complete: boolean }> {
+  async reached(agent: string, n: number): Promise<{ succeeded: number; other: number; duplicates: number; lastAt: number; complete: boolean }> {
     const c = this.of(agent);
     const complete = await until(() => c.succeeded + c.other >= n, DRAIN_TIMEOUT_MS, 2);
     return { ...c, complete };
@@ -59,8 +65,8 @@ function submitter(ctx: BenchContext, agent: string) {
   };
 }
 
-const finalNote = (f: { succeeded: number; other: number; complete: boolean }, accepted: number) =>
-  `${f.succeeded}/${accepted} succeeded${f.other ? `, ${f.other} other final` : ""}${f.complete ? "" : ", drain timed out"}`;
+const finalNote = (f: { succeeded: number; other: number; duplicates: number; complete: boolean }, accepted: number) =>
+  `${f.succeeded}/${accepted} succeeded${f.other ? `, ${f.other} other final` : ""}${f.duplicates ? `, ${f.duplicates} final events seen twice` : ""}${f.complete ? "" : ", drain timed out"}`;
 
 export async function meridianTasks(ctx: BenchContext): Promise<Figure[]> {
   const finals = new FinalStates(ctx);
