@@ -337,7 +337,7 @@ describe("e2e: executor faults (private nats-server)", function () {
             if (round === 1) {
               await restartNats();
               stats.restarts++;
-              // A replica that cannot reach the registry at start exits 1, as documented; a supervisor waits for the stack first.
+              // Not needed for the executors (they wait for their peers), but the clients' gateway must answer again.
               await waitFor(async () => (await call("GET", "/health/ready")).status === 200, { timeoutMs: 15_000, what: "the stack ready again" });
             }
             const fresh = await stack.startExecutor({ RECONCILE_INTERVAL_MS: "300", ...chaosEnv });
@@ -372,7 +372,19 @@ describe("e2e: executor faults (private nats-server)", function () {
         const stored = await call<TaskList>("GET", `/api/v1/tasks?agent=${agent.name}&limit=100`, { token });
         expect(stored.body.total, "no duplicate task from a retried submission").to.equal(requests.length);
         expect(stored.body.items.every((t) => t.status === "succeeded")).to.equal(true);
-        const rerun = ids.filter((id) => (history.get(id) ?? []).filter((e) => e.type === "started").length > 1).length;
+        const startsOf = (id: string) => (history.get(id) ?? []).filter((e) => e.type === "started").length;
+        const rerun = ids.filter((id) => startsOf(id) > 1).length;
+        // Raw calls, not deduplicated: an attempt that was never interrupted called the agent exactly once, and no
+        // task called it more often than it was started; one stored outcome, one final event (historyProblems).
+        const rawCalls = new Map<string, number>();
+        for (const c of calls) rawCalls.set(c.header, (rawCalls.get(c.header) ?? 0) + 1);
+        for (const id of ids) {
+          const n = rawCalls.get(id) ?? 0;
+          if (n > startsOf(id)) problems.push(`${id}: ${n} agent calls for ${startsOf(id)} started attempts`);
+          if (startsOf(id) === 1 && n !== 1) problems.push(`${id}: ${n} agent calls for one uninterrupted attempt`);
+          if ((views.get(id)!.result as { applied?: string } | null)?.applied !== id) problems.push(`${id}: stored outcome is not its own`);
+        }
+        const histogram = [...rawCalls.values()].reduce<Record<number, number>>((h, n) => ((h[n] = (h[n] ?? 0) + 1), h), {});
         // Side effects: every accepted task's effect applied exactly once; repeated calls (a killed attempt run
         // again) always carried the same task id, so the idempotent agent absorbed them.
         for (const id of ids) if (!effects.has(id)) problems.push(`${id}: side effect never applied`);
@@ -380,7 +392,8 @@ describe("e2e: executor faults (private nats-server)", function () {
         expect(effects.size, "one applied side effect per accepted task").to.equal(ids.length);
         process.stdout.write(
           `      chaos: ${stats.accepted} accepted, ${stats.retried} retried submissions, ${stats.kills} kills, ${stats.starts} starts, ` +
-            `${stats.restarts} nats restart, ${rerun} tasks run again after a kill, ${calls.length} agent calls for ${effects.size} applied effects, ` +
+            `${stats.restarts} nats restart, ${rerun} tasks run again after a kill, ${calls.length} raw agent calls for ${effects.size} applied effects ` +
+            `(tasks by raw calls: ${Object.entries(histogram).map(([n, c]) => `${c}×${n}`).join(", ")}), ` +
             `${((Date.now() - began) / 1000).toFixed(1)} s\n`,
         );
         expect(problems, warningsAbout(problems).join("\n")).to.deep.equal([]);

@@ -1,5 +1,5 @@
-// An agent written with the SDK. Register it first (runtime "sdk"), then run this file with the
-// executor's environment: NATS_URL=… DATABASE_URL=… node libs/agent-sdk/dist/examples/uppercase-agent.js
+// An agent written with the SDK. Register it first (runtime "sdk"), then run this file with nothing but
+// a NATS connection: AGENT_ID=<id> NATS_URL=nats://127.0.0.1:4222 node libs/agent-sdk/dist/examples/uppercase-agent.js
 import { AgentError, defineAgent, runAgent } from "../src/index.js";
 
 const uppercase = defineAgent<{ text?: string }, { text: string }>(async ({ input, progress, log, signal }) => {
@@ -10,6 +10,8 @@ const uppercase = defineAgent<{ text?: string }, { text: string }>(async ({ inpu
   return { text: input.text.toUpperCase() };
 });
 
-const running = await runAgent({ agent: process.env.AGENT_NAME ?? "uppercase", handler: uppercase });
+const agentId = process.env.AGENT_ID;
+if (!agentId) throw new Error("Set AGENT_ID to the registered agent's id");
+const running = await runAgent({ agentId, handler: uppercase, servers: process.env.NATS_URL ?? "127.0.0.1:4222", concurrency: 4 });
 process.once("SIGTERM", () => void running.stop().then(() => process.exit(0)));
 process.once("SIGINT", () => void running.stop().then(() => process.exit(0)));

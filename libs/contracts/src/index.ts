@@ -9,3 +9,4 @@ export * from "./schemas/auth.js";
 export * from "./schemas/agents.js";
 export * from "./schemas/tasks.js";
 export * from "./schemas/realtime.js";
+export * from "./schemas/worker.js";

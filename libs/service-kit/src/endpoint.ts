@@ -10,6 +10,8 @@ export interface HandlerInput<T> {
   correlationId: string;
   /** Set when the gateway authenticated the caller. */
   principal?: Principal;
+  /** The subject the request came on (for endpoints on a wildcard subject). */
+  subject: string;
 }
 
 export type Handler<T, R> = (input: HandlerInput<T>) => Promise<R> | R;
@@ -83,7 +85,7 @@ export function serveEndpoint<T, R>(
           if (result.problems) throw new MeridianError("VALIDATION_FAILED", "Request validation failed", result.problems);
           data = result.value;
         }
-        const result = await def.handler({ data, correlationId, ...(principal ? { principal } : {}) });
+        const result = await def.handler({ data, correlationId, subject: msg.subject, ...(principal ? { principal } : {}) });
         reply(msg, correlationId, result);
         logger.info("request handled", { duration_ms: Math.round(performance.now() - started), outcome: "ok" });
       } catch (err) {

@@ -10,9 +10,28 @@ export interface NatsOptions {
 }
 
 /** Connect with endless reconnects and log every status change; the first connect must succeed. */
+/**
+ * `nats://user:password@host:port` (comma-separated for a cluster): nats.js takes credentials as options,
+ * not in the URL, so they are lifted out here and the servers listed without them.
+ */
+export function natsServers(url: string): { servers: string[]; user?: string; pass?: string } {
+  let user: string | undefined;
+  let pass: string | undefined;
+  const servers = url.split(",").map((raw) => {
+    const s = raw.trim();
+    const m = /^([a-z]+:\/\/)?([^@/]*)@(.*)$/i.exec(s);
+    if (!m) return s;
+    const [userPart, passPart] = m[2]!.split(":");
+    user ??= decodeURIComponent(userPart ?? "");
+    if (passPart !== undefined) pass ??= decodeURIComponent(passPart);
+    return `${m[1] ?? ""}${m[3]}`;
+  });
+  return { servers, ...(user ? { user } : {}), ...(pass !== undefined ? { pass } : {}) };
+}
+
 export async function connectNats({ url, name, logger }: NatsOptions): Promise<NatsConnection> {
   const nc = await connect({
-    servers: url.split(","),
+    ...natsServers(url),
     name,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,

@@ -19,7 +19,8 @@ import { AgentDirectory } from "./domain/agent-directory.js";
 import type { ExecutorDeps } from "./domain/deps.js";
 import { insertCoalesced } from "./domain/tasks.js";
 import { createOutboxRelay } from "./events/outbox-relay.js";
-import { executorHandlers } from "./handlers/index.js";
+import { workerProtocol } from "./domain/worker-protocol.js";
+import { executorHandlers, workerHandlers } from "./handlers/index.js";
 import { migrations, SCHEMA } from "./migrations/index.js";
 import { ensureTaskStreams } from "./queue/task-queue.js";
 import { TaskRunner } from "./queue/task-runner.js";
@@ -65,7 +66,9 @@ export async function start(config: Readonly<ExecutorConfig>, options: StartOpti
     onAgentQueued: (agent) => runner?.ensureAgent(agent),
   };
 
-  const subscriptions = executorHandlers(deps).map((def) => serveEndpoint(nc, ServiceNames.executor, logger, def).subscription);
+  const subscriptions = [...executorHandlers(deps), ...workerHandlers(workerProtocol(deps, config.EXECUTOR_ID))].map(
+    (def) => serveEndpoint(nc, ServiceNames.executor, logger, def).subscription,
+  );
   if (config.CONSUME) {
     runner = new TaskRunner(deps, { ...builtInRuntimes({ httpAllowList: [...config.HTTP_ALLOW_LIST] }), ...options.runtimes }, {
       executorId: config.EXECUTOR_ID,

@@ -25,12 +25,9 @@ function settleOrAbandon<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-/** Redelivery delay after a failure of ours (database or registry away): grows with the delivery count. */
-const backoffFor = (msg: JsMsg) => Math.min(30_000, 250 * 2 ** Math.min(7, (msg.info?.deliveryCount ?? 1) - 1));
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function outcomeOf(result: PromiseSettledResult<unknown>, signal: AbortSignal): AttemptOutcome {
+export function outcomeOf(result: PromiseSettledResult<unknown>, signal: AbortSignal): AttemptOutcome {
   if (signal.aborted) return { kind: "aborted", reason: signal.reason as AbortReason };
   if (result.status === "fulfilled") {
     let text: string;
@@ -50,6 +47,33 @@ function outcomeOf(result: PromiseSettledResult<unknown>, signal: AbortSignal): 
   };
   return { kind: "error", error };
 }
+
+/** How a queue message is settled: a JsMsg, or its ack subject when a remote worker holds the attempt. */
+export interface Acker {
+  ack(): void;
+  nak(millis?: number): void;
+  working(): void;
+  term(reason?: string): void;
+}
+
+/** The message does not match the task's state: early, finished, stale, or someone else holds a live lease. */
+export async function unclaimable(deps: ExecutorDeps, msg: Acker, message: TaskQueueMessage): Promise<void> {
+  const task = await store.findTask(deps.db, message.task_id);
+  if (!task) return msg.term("unknown task");
+  const current = task.generation === message.generation;
+  if (current && task.status === "queued" && task.attempts === message.attempt - 1) {
+    const wait = task.not_before ? new Date(task.not_before).getTime() - Date.now() : 0;
+    return msg.nak(Math.max(50, wait));
+  }
+  if (current && task.status === "running" && task.attempts === message.attempt && task.lease_expires_at) {
+    return msg.nak(Math.max(100, new Date(task.lease_expires_at).getTime() - Date.now() + 100));
+  }
+  deps.logger.debug("skipping a message for a finished or superseded attempt", { task_id: message.task_id, attempt: message.attempt, status: task.status });
+  msg.ack();
+}
+
+/** Redelivery delay after a failure of ours (database or registry away): grows with the delivery count. */
+export const backoffFor = (msg: JsMsg) => Math.min(30_000, 250 * 2 ** Math.min(7, (msg.info?.deliveryCount ?? 1) - 1));
 
 interface Running {
   controller: AbortController;
@@ -127,7 +151,7 @@ export class AttemptRunner {
       leaseMs: this.deps.ackWaitMs,
       data: { executor: this.executorId, agent_version: agent.version },
     });
-    if (!claimed) return this.unclaimable(msg, message);
+    if (!claimed) return unclaimable(this.deps, msg, message);
     const { task, event } = claimed;
     void this.deps.relay.publishEvent(event);
     await runWithContext({ correlationId: task.correlation_id, task_id: task.id }, () =>
@@ -137,6 +161,7 @@ export class AttemptRunner {
 
   private async run(msg: JsMsg, fence: store.Fence, agent: AgentView, runtime: Runtime, task: store.TaskRef & { input: unknown }): Promise<void> {
     const { deps } = this;
+    deps.logger.info("task started", { task_id: task.id, attempt: fence.attempt, agent: agent.name });
     const leaseMs = deps.ackWaitMs;
     // From the claim until the outcome is stored, tell the server (and the lease) we are alive at a third of AckWait.
     const heartbeat = setInterval(() => {
@@ -203,7 +228,7 @@ export class AttemptRunner {
     const settled = await this.withRetry(() => store.settleAttempt(deps.db, fence, decision));
     if (!settled) {
       deps.logger.warn("outcome discarded: this attempt no longer owns the task", { task_id: task.id, attempt: fence.attempt });
-      return this.unclaimable(msg, { task_id: task.id, generation: fence.generation, attempt: fence.attempt });
+      return unclaimable(deps, msg, { task_id: task.id, generation: fence.generation, attempt: fence.attempt });
     }
     if (decision.status === "released") {
       msg.nak();
@@ -233,21 +258,5 @@ export class AttemptRunner {
         await sleep(delay);
       }
     }
-  }
-
-  /** The message does not match the task's state: early, finished, stale, or someone else holds a live lease. */
-  private async unclaimable(msg: JsMsg, message: TaskQueueMessage): Promise<void> {
-    const task = await store.findTask(this.deps.db, message.task_id);
-    if (!task) return msg.term("unknown task");
-    const current = task.generation === message.generation;
-    if (current && task.status === "queued" && task.attempts === message.attempt - 1) {
-      const wait = task.not_before ? new Date(task.not_before).getTime() - Date.now() : 0;
-      return msg.nak(Math.max(50, wait));
-    }
-    if (current && task.status === "running" && task.attempts === message.attempt && task.lease_expires_at) {
-      return msg.nak(Math.max(100, new Date(task.lease_expires_at).getTime() - Date.now() + 100));
-    }
-    this.deps.logger.debug("skipping a message for a finished or superseded attempt", { task_id: message.task_id, attempt: message.attempt, status: task.status });
-    msg.ack();
   }
 }

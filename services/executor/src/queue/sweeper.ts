@@ -30,8 +30,13 @@ export class Sweeper {
 
     // Pull every agent this replica can run; agents of a runtime it lacks (sdk) are served elsewhere.
     const served = new Set<string>();
+    let registryProblem: string | undefined;
     for (const q of queues) {
-      const agent = await deps.agents.byIdOrUndefined(q.agentId).catch(() => "unknown" as const);
+      // One failed lookup says the registry is away: the rest of this sweep does without it.
+      const agent = registryProblem ? ("unknown" as const) : await deps.agents.byIdOrUndefined(q.agentId).catch((err: unknown) => {
+        registryProblem = `agent-registry: ${(err as Error).message}`;
+        return "unknown" as const;
+      });
       if (agent === "unknown") {
         if (this.pool.has(q.agentId)) served.add(q.agentId);
         continue;
@@ -50,7 +55,11 @@ export class Sweeper {
     // Active tasks whose agent has no consumer (removed behind our back, or never created before a crash).
     for (const agentId of await store.activeAgentIds(deps.db)) {
       if (queued.has(agentId)) continue;
-      const agent = await deps.agents.byIdOrUndefined(agentId);
+      const agent = registryProblem ? ("unknown" as const) : await deps.agents.byIdOrUndefined(agentId).catch((err: unknown) => {
+        registryProblem = `agent-registry: ${(err as Error).message}`;
+        return "unknown" as const;
+      });
+      if (agent === "unknown") continue;
       if (!agent) await cancelTasksOfDeletedAgent(deps, agentId);
       else await ensureAgentConsumer(deps.jsm, { agentId, concurrency: agent.concurrency, ackWaitMs: deps.ackWaitMs });
     }
@@ -77,5 +86,7 @@ export class Sweeper {
     const republished = await deps.relay.republishStale(OUTBOX_GRACE_MS);
     if (republished) deps.logger.info("republished task events from the outbox", { count: republished });
     await deps.relay.flush();
+    // Everything else was repaired; readiness still says we cannot run tasks of agents we cannot look up.
+    if (registryProblem) throw new Error(registryProblem);
   }
 }

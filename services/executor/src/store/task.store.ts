@@ -194,9 +194,13 @@ export interface Fence {
   generation: number;
   attempt: number;
   executorId: string;
+  /** A remote worker's fence also names its agent: it may touch no other agent's task. */
+  agentId?: string;
 }
 const fenceHolds = (f: Fence) =>
-  sql`t.id = ${f.id} and t.generation = ${f.generation} and t.attempts = ${f.attempt} and t.status = 'running' and t.lease_owner = ${f.executorId}`;
+  sql`t.id = ${f.id} and t.generation = ${f.generation} and t.attempts = ${f.attempt} and t.status = 'running' and t.lease_owner = ${f.executorId}${
+    f.agentId ? sql` and t.agent_id = ${f.agentId}` : sql``
+  }`;
 
 export async function renewLease(db: ExecutorDb, f: Fence, leaseMs: number): Promise<boolean> {
   const r = await sql`update tasks t set lease_expires_at = now() + make_interval(secs => ${leaseMs / 1000}) where ${fenceHolds(f)}`.execute(db);
