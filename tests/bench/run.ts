@@ -165,7 +165,9 @@ async function main(): Promise<void> {
   ];
   const notes = [
     "Absolute figures depend on the machine; the ratios, measured in the same run, are what to track.",
-    "The bench process, the services and the peers share the 2 cores: the client's own CPU use is part of every figure, for Meridian and peers alike.",
+    "The bench process, the services and the peers share the 2 cores: the client's own CPU use is part of every figure, for Meridian and peers alike. A load average well above the core count means other work ran during the run: the figures are then lower and noisier than the machine allows, the ratios less so.",
+    "\"final events seen twice\": a task's final event published more than once on NATS (JetStream deduplicates it in the stream by message id; a core subscriber sees each publish). Counted once.",
+    "Realtime \"lost deliveries\" = events published (counted on NATS) × sockets − distinct deliveries within 10 s after the last task finished: a very late event counts as lost.",
   ];
   const report = renderReport({
     title: "Meridian benchmark",

@@ -59,7 +59,7 @@ export async function realtime(ctx: BenchContext): Promise<Figure[]> {
         if (!(await until(() => finals >= REALTIME_TASKS, SLEEP_MS + 20_000, 20))) throw new Error(`only ${finals}/${REALTIME_TASKS} tasks finished`);
         drivenMs = Date.now() - t0;
       },
-      settleMs: 5000,
+      settleMs: 10_000,
       expected: () => published.size,
     });
   } finally {
@@ -82,7 +82,7 @@ export async function realtime(ctx: BenchContext): Promise<Figure[]> {
         bare.send({ type: "emit", event: SocketEvents.taskEvent, rate: Math.max(1, meridian.eventRate), seconds: drivenMs / 1000, template: exampleTaskEvent });
         emitted = (await bare.next("emitted", drivenMs + 10_000, from)).n as number;
       },
-      settleMs: 5000,
+      settleMs: 10_000,
       expected: () => emitted,
     });
     return [...figures("Meridian", meridian, { p99: "realtimeP99", p50: "realtimeP50" }), ...figures("bare Socket.IO", baseline, { p99: "bareRealtimeP99" })];
