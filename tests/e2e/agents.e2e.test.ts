@@ -54,10 +54,12 @@ describe("e2e: agents through the gateway", function () {
         backoff_ms: [1000, 5000, 30_000],
         concurrency: 4,
         enabled: true,
+        visibility: "private",
         owner_id: id,
         owner_username: username,
         version: 1,
       });
+      expect(res.body.id).to.match(/^[0-9a-f-]{36}$/);
     });
 
     it("when the name is not a subject token, then 422 names body.name, or params.name in the path", async () => {
@@ -100,9 +102,10 @@ describe("e2e: agents through the gateway", function () {
       const owner = await signedIn();
       const tag = agentName("tag");
       const names = [agentName("a"), agentName("b"), agentName("c")];
-      await createAgent(owner.token, { name: names[0], runtime: "echo", description: `first ${tag}` });
-      await createAgent(owner.token, { name: names[1], runtime: "sleep", config: { ms: 10 }, enabled: false });
-      await createAgent(owner.token, { name: names[2], runtime: "http", config: { url: "https://example.com/run" }, description: tag });
+      const visibility = "public";
+      await createAgent(owner.token, { name: names[0], runtime: "echo", description: `first ${tag}`, visibility });
+      await createAgent(owner.token, { name: names[1], runtime: "sleep", config: { ms: 10 }, enabled: false, visibility });
+      await createAgent(owner.token, { name: names[2], runtime: "http", config: { url: "https://example.com/run" }, description: tag, visibility });
       return { owner, tag, names };
     }
     const listOf = (res: { body: AgentList }) => res.body.items.map((a) => a.name);
@@ -131,12 +134,22 @@ describe("e2e: agents through the gateway", function () {
       expect(listOf(second)).to.deep.equal(names.slice(2));
     });
 
-    it("when someone else lists, then the owner's disabled agent is left out", async () => {
+    it("when someone else lists, then the owner's disabled public agent is left out", async () => {
       const { owner, names } = await seed();
       const other = await signedIn();
       const res = await call<AgentList>("GET", `/api/v1/agents?owner=${owner.id}`, { token: other.token });
       expect(res.body.total).to.equal(2);
       expect(listOf(res)).to.deep.equal([names[0], names[2]]);
+    });
+
+    it("when an agent is private, then another user gets 404 for it and does not list it", async () => {
+      const owner = await signedIn();
+      const { name } = await createAgent(owner.token, { name: agentName(), runtime: "echo" });
+      const other = await signedIn();
+      expect((await call("GET", `/api/v1/agents/${name}`, { token: other.token })).status).to.equal(404);
+      expect((await call("PATCH", `/api/v1/agents/${name}`, { token: other.token, body: { enabled: false } })).status).to.equal(404);
+      expect((await call<AgentList>("GET", `/api/v1/agents?owner=${owner.id}`, { token: other.token })).body.total).to.equal(0);
+      expect((await call<AgentView>("GET", `/api/v1/agents/${name}`, { token: owner.token })).status).to.equal(200);
     });
 
     it("when the query is invalid, then 422 lists every problem", async () => {
@@ -146,9 +159,9 @@ describe("e2e: agents through the gateway", function () {
       expect(problemPaths(res.body)).to.have.members(["query.limit", "query.enabled", "query.owner", "query.colour"]);
     });
 
-    it("when an agent is asked for by name, then it is answered as created; an unknown name is 404", async () => {
+    it("when a public agent is asked for by name, then it is answered as created; an unknown name is 404", async () => {
       const { token } = await signedIn();
-      const created = await createAgent(token, { name: agentName(), runtime: "echo", description: "to get" });
+      const created = await createAgent(token, { name: agentName(), runtime: "echo", description: "to get", visibility: "public" });
       const res = await call<AgentView>("GET", `/api/v1/agents/${created.name}`, { token: (await signedIn()).token });
       expect(res.status).to.equal(200);
       expect(res.body).to.deep.equal(created);
@@ -160,18 +173,18 @@ describe("e2e: agents through the gateway", function () {
     it("when someone else reads an http agent, then its header values are redacted and its keys kept", async () => {
       const owner = await signedIn();
       const name = agentName();
-      const config = { url: "https://agents.example.com/run", headers: { Authorization: "Bearer e2e-s3cret", "X-Team": "forecast" } };
-      expect((await createAgent(owner.token, { name, runtime: "http", config })).config).to.deep.equal(config);
+      const config = { url: "https://bot:e2e-url-s3cret@agents.example.com/run", headers: { Authorization: "Bearer e2e-s3cret", "X-Team": "forecast" } };
+      expect((await createAgent(owner.token, { name, runtime: "http", config, visibility: "public" })).config).to.deep.equal(config);
       expect((await call<AgentView>("GET", `/api/v1/agents/${name}`, { token: owner.token })).body.config).to.deep.equal(config);
 
       const other = await signedIn();
-      const redacted = { url: config.url, headers: { Authorization: REDACTED, "X-Team": REDACTED } };
+      const redacted = { url: `https://${REDACTED}@agents.example.com/run`, headers: { Authorization: REDACTED, "X-Team": REDACTED } };
       const got = await call<AgentView>("GET", `/api/v1/agents/${name}`, { token: other.token });
       expect(got.status).to.equal(200);
       expect(got.body.config).to.deep.equal(redacted);
       const listed = await call<AgentList>("GET", `/api/v1/agents?owner=${owner.id}`, { token: other.token });
       expect(listed.body.items.map((a) => a.config)).to.deep.equal([redacted]);
-      expect(got.text + listed.text).to.not.contain("e2e-s3cret");
+      expect(got.text + listed.text).to.not.contain("e2e-s3cret").and.not.contain("e2e-url-s3cret");
     });
   });
 
@@ -198,9 +211,9 @@ describe("e2e: agents through the gateway", function () {
       expect((await call<AgentView>("GET", `/api/v1/agents/${name}`, { token })).body.version).to.equal(1);
     });
 
-    it("when another user patches or deletes, then 403 and nothing changes", async () => {
+    it("when another user patches or deletes a public agent, then 403 and nothing changes", async () => {
       const owner = await signedIn();
-      const { name } = await createAgent(owner.token, { name: agentName(), runtime: "echo" });
+      const { name } = await createAgent(owner.token, { name: agentName(), runtime: "echo", visibility: "public" });
       const other = await signedIn();
       const patched = await call("PATCH", `/api/v1/agents/${name}`, { token: other.token, body: { enabled: false } });
       expect(patched.status).to.equal(403);

@@ -41,12 +41,17 @@ describe("e2e: OpenAPI document", function () {
       "get /api/docs",
       "get /api/events",
       "post /api/v1/tasks",
+      "post /api/v1/tasks/batch",
       "get /api/v1/tasks",
       "get /api/v1/tasks/{id}",
       "post /api/v1/tasks/{id}/cancel",
       "get /api/v1/tasks/{id}/logs",
       "post /api/v1/tasks/{id}/requeue",
       "post /api/v1/agents/{agent}/execute",
+      "get /api/v1/analytics/dashboard",
+      "get /api/v1/analytics/agents/{agent}",
+      "get /api/v1/analytics/timeseries/{metric}",
+      "get /api/v1/analytics/export",
     ];
     const documented = Object.entries(res.body.paths).flatMap(([path, ops]) => Object.keys(ops).filter((m) => METHODS.includes(m)).map((m) => `${m} ${path}`));
     expect(documented).to.have.members(served);
@@ -63,6 +68,20 @@ describe("e2e: OpenAPI document", function () {
     const listAgents = res.body.paths["/api/v1/agents"]!.get!;
     expect(listAgents.parameters?.map((p) => p.name)).to.have.members(["runtime", "owner", "enabled", "q", "limit", "offset"]);
     expect(Object.keys(res.body.paths["/api/v1/agents"]!.post!.responses)).to.include.members(["201", "409", "422"]);
+  });
+
+  it("when the batch route is read, then it has a request and a response example and its rate-limit cost", async () => {
+    type Content = Record<string, { example?: Record<string, unknown[]> }>;
+    const res = await http<{ paths: Record<string, Record<string, { description: string; requestBody: { content: Content }; responses: Record<string, { content?: Content }> }>> }>(
+      stack.gatewayUrl,
+      "GET",
+      "/api/openapi.json",
+    );
+    const batch = res.body.paths["/api/v1/tasks/batch"]!.post!;
+    expect(batch.requestBody.content["application/json"]!.example!.tasks).to.have.length.above(1);
+    expect(batch.responses["202"]!.content!["application/json"]!.example!.items).to.have.length.above(1);
+    expect(Object.keys(batch.responses)).to.include.members(["202", "401", "403", "422", "429"]);
+    expect(batch.description).to.contain("tasks:write").and.contain("429");
   });
 
   it("when a documented route is called with its documented example, then the gateway knows the route", async () => {

@@ -63,7 +63,7 @@ export interface RunAgentOptions<I, O> {
   workerId?: string;
   /** On stop(), running attempts get this long to finish before they are aborted. */
   graceMs?: number;
-  /** Where the SDK reports what goes wrong (default: console.warn). */
+  /** Where the SDK reports what goes wrong (default: a line on stderr). */
   onError?: (message: string, error: unknown) => void;
 }
 
@@ -92,7 +92,7 @@ export async function runAgent<I, O>(options: RunAgentOptions<I, O>): Promise<Ru
   const nc = options.nc ?? (await connect({ servers: options.servers ?? "127.0.0.1:4222", ...options.connectOptions }));
   const ownConnection = !options.nc;
   const workerId = options.workerId ?? `w-${randomUUID().slice(0, 12)}`;
-  const onError = options.onError ?? ((message, error) => console.warn(`[agent-sdk] ${message}:`, (error as Error)?.message ?? error));
+  const onError = options.onError ?? ((message, error) => void process.stderr.write(`[agent-sdk] ${message}: ${String((error as Error)?.message ?? error)}\n`));
   const running = new Map<string, AbortController>();
   let stopping = false;
 

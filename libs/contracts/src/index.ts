@@ -10,3 +10,5 @@ export * from "./schemas/agents.js";
 export * from "./schemas/tasks.js";
 export * from "./schemas/realtime.js";
 export * from "./schemas/worker.js";
+export * from "./schemas/analytics.js";
+export * from "./gateway.js";

@@ -37,6 +37,13 @@ export const Subjects = {
     logs: "meridian.tasks.logs",
     requeue: "meridian.tasks.requeue",
   },
+  analytics: {
+    dashboard: "meridian.analytics.dashboard",
+    agent: "meridian.analytics.agent",
+    timeseries: "meridian.analytics.timeseries",
+    /** One page of the task history (keyset cursor); the gateway streams the pages as CSV or JSON. */
+    exportPage: "meridian.analytics.export-page",
+  },
   executor: {
     health: "meridian.executor.health",
     /** Broadcast (no queue group): every executor aborts the task if it is running it. */

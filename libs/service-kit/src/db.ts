@@ -30,7 +30,11 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 export function createDatabase<DB>({ connectionString, schema, poolSize = 10, logger }: DatabaseOptions): Database<DB> {
   if (!SCHEMA_NAME.test(schema)) throw new Error(`Invalid schema name: ${schema}`);
   const pool = new pg.Pool({ connectionString, max: poolSize, options: `-c search_path=${schema}` });
-  pool.on("error", (err) => logger.error("idle postgres client failed", { error: err }));
+  pool.on("error", (err) => logger.warn("idle postgres client failed", { error: (err as Error).message }));
+  // A client that loses its server while checked out emits 'error' with no listener left (the pool removes
+  // its own on checkout): without this one, a database restart would crash the process. The query in
+  // flight fails on its own, and the pool discards the broken client when it comes back.
+  pool.on("connect", (client) => client.on("error", (err) => logger.warn("postgres connection lost", { error: err.message })));
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   return { db, pool, ping: async () => void (await sql`select 1`.execute(db)), close: () => db.destroy() };
 }
@@ -69,4 +73,12 @@ export async function migrateSchema(opts: { databaseUrl: string; schema: string;
   } finally {
     await database.close();
   }
+}
+
+/** The database is away (down, restarting, unreachable): a 503 for the caller to retry, not a 500. */
+export function databaseUnavailable(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  if (!e) return false;
+  if (typeof e.code === "string" && (/^(08|57P0)/.test(e.code) || ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE"].includes(e.code))) return true;
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect/i.test(e.message ?? "");
 }

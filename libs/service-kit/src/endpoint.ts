@@ -3,6 +3,7 @@ import { headers as natsHeaders } from "@nats-io/transport-node";
 import type Joi from "joi";
 import { Headers, MeridianError, validate, type Principal } from "@meridian/contracts";
 import { runWithContext, saneCorrelationId } from "./context.js";
+import { databaseUnavailable } from "./db.js";
 import type { Logger } from "./logger.js";
 
 export interface HandlerInput<T> {
@@ -87,11 +88,13 @@ export function serveEndpoint<T, R>(
         }
         const result = await def.handler({ data, correlationId, subject: msg.subject, ...(principal ? { principal } : {}) });
         reply(msg, correlationId, result);
-        logger.info("request handled", { duration_ms: Math.round(performance.now() - started), outcome: "ok" });
+        // Every request is logged once at the edge (the gateway's access line, same correlation id); here only when asked.
+        if (logger.isDebugEnabled()) logger.debug("request handled", { duration_ms: Math.round(performance.now() - started), outcome: "ok" });
       } catch (err) {
         stats.errors++;
-        const known = err instanceof MeridianError;
-        const error = known ? err : new MeridianError("INTERNAL", "Internal error");
+        const known = err instanceof MeridianError || databaseUnavailable(err);
+        const error =
+          err instanceof MeridianError ? err : known ? new MeridianError("SERVICE_UNAVAILABLE", "The service's database is not available") : new MeridianError("INTERNAL", "Internal error");
         if (known) logger.info("request refused", { code: error.code, reason: error.message });
         else logger.error("request failed", { error: err });
         reply(msg, correlationId, undefined, error);

@@ -5,7 +5,7 @@ import type { ServiceOptions, Stoppable } from "./lifecycle.js";
 import { createLogger, MemoryTransport, type Logger } from "./logger.js";
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -91,6 +91,70 @@ export async function startNatsServer({ port, storeDir }: { port?: number; store
         await exited;
       }
       if (!storeDir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface PostgresServerHandle {
+  url: string;
+  port: number;
+  /** Stop the server (fast shutdown: open connections are cut), keeping its data. */
+  stop(): Promise<void>;
+  /** Start it again on the same port and data. */
+  start(): Promise<void>;
+  /** Stop it and remove its data. */
+  destroy(): Promise<void>;
+}
+
+function postgresBinDir(): string {
+  const fromEnv = process.env.PG_BIN_DIR;
+  if (fromEnv) return fromEnv;
+  const versions = (() => {
+    try {
+      return readdirSync("/usr/lib/postgresql").sort((a, b) => Number(b) - Number(a));
+    } catch {
+      return [];
+    }
+  })();
+  for (const v of versions) if (existsSync(`/usr/lib/postgresql/${v}/bin/initdb`)) return `/usr/lib/postgresql/${v}/bin`;
+  return "";
+}
+
+/** initdb and pg_ctl refuse to run as root: run them as the postgres user then. */
+function runAsPostgres(command: string): Promise<void> {
+  const root = process.getuid?.() === 0;
+  const child = root ? spawn("su", ["postgres", "-s", "/bin/sh", "-c", command], { stdio: "pipe" }) : spawn("/bin/sh", ["-c", command], { stdio: "pipe" });
+  let output = "";
+  child.stdout?.on("data", (c: Buffer) => (output += c.toString()));
+  child.stderr?.on("data", (c: Buffer) => (output += c.toString()));
+  return new Promise((resolve, reject) =>
+    child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${command} exited ${code}: ${output.slice(-500)}`)))),
+  );
+}
+
+/**
+ * A private PostgreSQL server (initdb on a free port, trust auth on loopback), for tests that stop the
+ * database under load. The machine's shared server is never touched.
+ */
+export async function startPostgresServer(): Promise<PostgresServerHandle> {
+  const bin = postgresBinDir();
+  const initdb = bin ? `${bin}/initdb` : "initdb";
+  const pgCtl = bin ? `${bin}/pg_ctl` : "pg_ctl";
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), "meridian-pg-"));
+  if (process.getuid?.() === 0) await new Promise((r) => spawn("chown", ["-R", "postgres", dir]).once("exit", r));
+  await runAsPostgres(`${initdb} -D '${dir}/data' -U postgres --auth=trust >/dev/null`);
+  const start = () => runAsPostgres(`${pgCtl} -D '${dir}/data' -l '${dir}/server.log' -w -o "-h 127.0.0.1 -p ${port} -k '${dir}' -c fsync=off" start >/dev/null`);
+  const stop = () => runAsPostgres(`${pgCtl} -D '${dir}/data' -m fast -w stop >/dev/null`);
+  await start();
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    port,
+    start,
+    stop,
+    destroy: async () => {
+      await stop().catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

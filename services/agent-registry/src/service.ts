@@ -61,9 +61,10 @@ export async function start(config: Readonly<AgentRegistryConfig>, options: Star
     logger,
     graceMs: config.SHUTDOWN_GRACE_MS,
     stop: async () => {
+      // The republisher's round in flight ends first: it needs the connection. Events it leaves stay in the outbox.
+      await republisher.stop();
       // drain() stops intake and lets in-flight handlers reply before the connection closes.
       await nc.drain();
-      await republisher.stop();
       await database.close();
     },
   };

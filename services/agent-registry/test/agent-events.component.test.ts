@@ -2,7 +2,9 @@ import { expect } from "chai";
 import { sql } from "kysely";
 import { jetstream, type JsMsg } from "@nats-io/jetstream";
 import { agentEventSubject, Streams, Subjects, type AgentEvent, type AgentView, type Principal } from "@meridian/contracts";
+import { MemoryTransport } from "@meridian/service-kit";
 import { refusal } from "@meridian/service-kit/testing";
+import { start } from "../src/service.js";
 import { agentName, AgentRegistryTestContext, principalFor } from "./agent-registry-context.js";
 
 describe("agent-registry events and their commit", function () {
@@ -88,14 +90,22 @@ describe("agent-registry events and their commit", function () {
     expect(msg!.headers?.get("Nats-Msg-Id")).to.equal(`${name}:1:agent.created`);
   });
 
-  it("when one agent is changed by many requests at once, then its events reach the stream once each, in version order", async () => {
-    const owner = principalFor("user");
-    const name = agentName();
-    await create(owner, { name, runtime: "echo" });
-    const updates = await Promise.all(Array.from({ length: 12 }, (_, i) => update(owner, { name, concurrency: i + 1 })));
-    expect(updates.map((u) => u.version).sort((a, b) => a - b)).to.deep.equal(Array.from({ length: 12 }, (_, i) => i + 2));
-    const events = (await allEvents(name, 13)).map((m) => m.json<AgentEvent>());
-    expect(events.map((e) => e.agent.version)).to.deep.equal(Array.from({ length: 13 }, (_, i) => i + 1));
-    expect(await outboxRows(name)).to.deep.equal([]);
+  it("when one agent is changed by many requests at once on two replicas, then its events reach the stream once each, in version order", async () => {
+    const secondLogs = new MemoryTransport();
+    const second = await start(ctx.config, { silentLogs: true, logTransports: [secondLogs] });
+    try {
+      const owner = principalFor("user");
+      const name = agentName();
+      await create(owner, { name, runtime: "echo" });
+      const updates = await Promise.all(Array.from({ length: 16 }, (_, i) => update(owner, { name, concurrency: i + 1 })));
+      expect(updates.map((u) => u.version).sort((a, b) => a - b)).to.deep.equal(Array.from({ length: 16 }, (_, i) => i + 2));
+      const events = (await allEvents(name, 17)).map((m) => m.json<AgentEvent>());
+      expect(events.map((e) => e.agent.version)).to.deep.equal(Array.from({ length: 17 }, (_, i) => i + 1));
+      expect(await outboxRows(name)).to.deep.equal([]);
+      const servedBySecond = secondLogs.lines.filter((l) => l.message === "agent.updated" && l.agent === name).length;
+      expect(servedBySecond, "updates served by the second replica").to.be.within(1, 15);
+    } finally {
+      await second.stop();
+    }
   });
 });

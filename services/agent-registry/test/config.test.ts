@@ -17,5 +17,10 @@ describe("agent-registry config", () => {
     const config = loadAgentRegistryConfig(agentRegistryTestEnv());
     expect(Object.isFrozen(config)).to.equal(true);
     expect(config.DB_POOL_SIZE).to.equal(10);
+    expect(config.EVENT_REPUBLISH_INTERVAL_MS).to.equal(5000);
+  });
+  it("when the republish interval is too short or not a number, then start-up fails naming it", () => {
+    expect(() => loadAgentRegistryConfig(agentRegistryTestEnv({ EVENT_REPUBLISH_INTERVAL_MS: "10" }))).to.throw(/EVENT_REPUBLISH_INTERVAL_MS/);
+    expect(() => loadAgentRegistryConfig(agentRegistryTestEnv({ EVENT_REPUBLISH_INTERVAL_MS: "soon" }))).to.throw(/EVENT_REPUBLISH_INTERVAL_MS/);
   });
 });

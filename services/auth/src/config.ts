@@ -14,6 +14,7 @@ export interface AuthConfig extends CommonConfig, DatabaseConfig {
   REFRESH_TOKEN_TTL_S: number;
   ARGON2_MEMORY_KIB: number;
   ARGON2_TIME_COST: number;
+  API_KEY_USE_FLUSH_MS: number;
   ADMIN_USERNAME?: string;
   ADMIN_EMAIL?: string;
   ADMIN_PASSWORD?: string;
@@ -42,6 +43,7 @@ const schema = Joi.object<AuthConfig>({
   REFRESH_TOKEN_TTL_S: Joi.number().integer().min(300).max(90 * 86400).default(14 * 86400),
   ARGON2_MEMORY_KIB: Joi.number().integer().min(1024).max(1 << 20).default(19456),
   ARGON2_TIME_COST: Joi.number().integer().min(1).max(10).default(2),
+  API_KEY_USE_FLUSH_MS: Joi.number().integer().min(10).max(60_000).default(1000).description("Interval of the batched last_used_at write"),
   ADMIN_USERNAME: Joi.string().lowercase(),
   ADMIN_EMAIL: Joi.string().lowercase().email({ tlds: { allow: false } }),
   ADMIN_PASSWORD: Joi.string().min(PASSWORD_MIN),

@@ -13,6 +13,9 @@ import {
 } from "@meridian/service-kit";
 import type { AuthConfig } from "./config.js";
 import { ensureAdmin } from "./domain/accounts.js";
+import { KeyUseRecorder } from "./domain/key-uses.js";
+import { ApiKeyRevocations } from "./events/api-key-revocations.js";
+import { markApiKeysUsed } from "./store/api-key.store.js";
 import type { AuthDeps } from "./domain/deps.js";
 import { createPasswordHasher } from "./domain/password.js";
 import { createTokenSigner } from "./domain/token-signer.js";
@@ -53,6 +56,8 @@ export async function start(config: Readonly<AuthConfig>, options: StartOptions 
       ttlSeconds: config.ACCESS_TOKEN_TTL_S,
     }),
     revokedSessions: await RevokedSessions.open(nc),
+    apiKeyRevocations: await ApiKeyRevocations.open(nc),
+    keyUses: new KeyUseRecorder((ids) => markApiKeysUsed(database.db, ids), config.API_KEY_USE_FLUSH_MS, logger),
     refreshTtlSeconds: config.REFRESH_TOKEN_TTL_S,
     logger,
   };
@@ -78,6 +83,7 @@ export async function start(config: Readonly<AuthConfig>, options: StartOptions 
     stop: async () => {
       // drain() stops intake and lets in-flight handlers reply before the connection closes.
       await nc.drain();
+      await deps.keyUses.flush();
       await database.close();
     },
   };

@@ -11,7 +11,10 @@ import {
   type TokenPair,
   type UserView,
 } from "@meridian/contracts";
+import { Kvm } from "@nats-io/kv";
+import { Buckets, RevokedEntryKeys } from "@meridian/contracts";
 import { RevokedSessions } from "@meridian/service-kit";
+import { waitFor } from "@meridian/service-kit/testing";
 import { AuthTestContext, newUser } from "./auth-context.js";
 
 const refused = refusal;
@@ -159,6 +162,24 @@ describe("auth service over NATS", function () {
       expect(listed.items[0]).to.not.have.property("key");
       await ctx.request(Subjects.auth.apiKeyRevoke, { id: created.id }, { principal });
       expect((await refused(ctx.request(Subjects.auth.apiKeyVerify, { key: created.key }))).code).to.equal("INVALID_TOKEN");
+    });
+
+    it("when a key is revoked, then its entry is in the revoked-credentials bucket before the reply", async () => {
+      const { principal } = await registerAndLogin();
+      const created = await ctx.request<ApiKeyCreated>(Subjects.auth.apiKeyCreate, { name: "gw" }, { principal });
+      await ctx.request(Subjects.auth.apiKeyRevoke, { id: created.id }, { principal });
+      const kv = await new Kvm(ctx.nc).open(Buckets.revokedSessions);
+      expect((await kv.get(RevokedEntryKeys.apiKey(created.id)))?.operation).to.equal("PUT");
+    });
+
+    it("when a key is verified several times, then last_used_at is written with the next batch", async () => {
+      const { principal } = await registerAndLogin();
+      const created = await ctx.request<ApiKeyCreated>(Subjects.auth.apiKeyCreate, { name: "busy" }, { principal });
+      const lastUsed = async () => (await ctx.request<{ items: ApiKeyView[] }>(Subjects.auth.apiKeyList, {}, { principal })).items[0]?.last_used_at;
+      expect(await lastUsed()).to.equal(null);
+      await Promise.all([1, 2, 3].map(() => ctx.request(Subjects.auth.apiKeyVerify, { key: created.key })));
+      const at = await waitFor(lastUsed, { what: "last_used_at" });
+      expect(Date.parse(at)).to.be.closeTo(Date.now(), 10_000);
     });
 
     it("when a user asks for a scope beyond its role, then FORBIDDEN", async () => {

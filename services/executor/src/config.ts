@@ -22,7 +22,8 @@ const schema = Joi.object<ExecutorConfig>({
   ...commonConfig,
   ...databaseConfig,
   // Claims, outcomes and events run concurrently with the API: at least two connections.
-  DB_POOL_SIZE: databaseConfig.DB_POOL_SIZE.min(2),
+  // Each running attempt needs a connection for its claim and its outcome: room for a replica's slots.
+  DB_POOL_SIZE: databaseConfig.DB_POOL_SIZE.min(2).default(20),
   EXECUTOR_ID: Joi.string().pattern(/^[A-Za-z0-9._-]{1,64}$/).default(`${hostname()}-${process.pid}`),
   ACK_WAIT_MS: Joi.number().integer().min(1000).max(600_000).default(30_000),
   MAX_CONCURRENCY: Joi.number().integer().min(1).max(1000).default(32),

@@ -17,7 +17,8 @@ import {
 import type { ExecutorConfig } from "./config.js";
 import { AgentDirectory } from "./domain/agent-directory.js";
 import type { ExecutorDeps } from "./domain/deps.js";
-import { insertCoalesced } from "./domain/tasks.js";
+import { coalesced, insertCoalesced } from "./domain/tasks.js";
+import { claimAttempts, settleAttempts } from "./store/task.store.js";
 import { createOutboxRelay } from "./events/outbox-relay.js";
 import { workerProtocol } from "./domain/worker-protocol.js";
 import { executorHandlers, workerHandlers } from "./handlers/index.js";
@@ -58,7 +59,9 @@ export async function start(config: Readonly<ExecutorConfig>, options: StartOpti
     jsm,
     relay: createOutboxRelay({ db: database.db, nc, js, logger, timeoutMs: config.NATS_REQUEST_TIMEOUT_MS }),
     agents: new AgentDirectory(nc, config.NATS_REQUEST_TIMEOUT_MS),
-    inserts: createBatcher(insertCoalesced(database.db), { maxItems: 500, maxConcurrent: Math.max(1, Math.floor(config.DB_POOL_SIZE / 3)) }),
+    inserts: createBatcher(insertCoalesced(database.db), { maxItems: 500, maxConcurrent: 2 }),
+    claims: createBatcher(coalesced((claims: Parameters<typeof claimAttempts>[1]) => claimAttempts(database.db, claims)), { maxItems: 200, maxConcurrent: 2 }),
+    settles: createBatcher(coalesced((items: Parameters<typeof settleAttempts>[1]) => settleAttempts(database.db, items)), { maxItems: 200, maxConcurrent: 2 }),
     logger,
     requestTimeoutMs: config.NATS_REQUEST_TIMEOUT_MS,
     ackWaitMs: config.ACK_WAIT_MS,

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import pg from "pg";
-import { jetstream, jetstreamManager } from "@meridian/service-kit";
+import { jetstreamManager } from "@meridian/service-kit";
 import { refusal, testInfra, waitFor } from "@meridian/service-kit/testing";
 import { Streams, Subjects, taskConsumerName, taskQueueSubject, type AgentView, type TaskEvent, type TaskView } from "@meridian/contracts";
 import { ExecutorTestContext, Recorder, user } from "./executor-context.js";
@@ -250,8 +250,8 @@ describe("executor: task engine v2 (identity, access, fences, sweeper, limits)",
     const seq1 = await seqs();
     const perTask = statements / n;
     const publishes = (seq1 - seq0) / n;
-    if (process.env.DEBUG_STATEMENTS) console.log(kinds);
-    console.log(`      ${perTask.toFixed(2)} statements (commits) and ${publishes.toFixed(2)} publishes per echo task`);
+    if (process.env.DEBUG_STATEMENTS) process.stdout.write(`${JSON.stringify(Object.fromEntries(kinds), null, 1)}\n`);
+    process.stdout.write(`      ${perTask.toFixed(2)} statements (commits) and ${publishes.toFixed(2)} publishes per echo task\n`);
     expect(publishes).to.be.at.most(4);
     expect(perTask).to.be.at.most(3);
   });

@@ -1,13 +1,15 @@
-import express, { type Express, type RequestHandler } from "express";
+import express, { type Express } from "express";
 import { createProxyMiddleware, type RequestHandler as ProxyHandler } from "http-proxy-middleware";
 import swaggerUi from "swagger-ui-express";
 import type { NatsConnection } from "@nats-io/transport-node";
+import type { ApiKeyVerifier } from "./auth/api-key-verifier.js";
 import type { Passport } from "./auth/passport.js";
+import type { RevocationWatch } from "./auth/revocations.js";
 import { MeridianError, type HealthReport } from "@meridian/contracts";
 import type { Logger } from "@meridian/service-kit";
 import type { GatewayConfig } from "./config.js";
 import { errorHandler } from "./errors.js";
-import type { RateLimitClass } from "./middleware/rate-limit.js";
+import type { Limiter, RateLimitClass } from "./middleware/rate-limit.js";
 import { requestContext } from "./middleware/request-context.js";
 import { corsPolicy, securityHeaders } from "./middleware/security.js";
 import { buildOpenApiDocument } from "./openapi/document.js";
@@ -20,7 +22,9 @@ export interface AppDeps {
   logger: Logger;
   nc: NatsConnection;
   passport: Passport;
-  limiters: Record<RateLimitClass, RequestHandler>;
+  apiKeys: ApiKeyVerifier;
+  revocations: RevocationWatch;
+  limiters: Record<RateLimitClass, Limiter>;
   readiness: () => Promise<HealthReport>;
   version: string;
 }
@@ -50,7 +54,10 @@ export function createApp(deps: AppDeps & { realtime: ProxyHandler }): Express {
   app.use(...securityHeaders(config));
   app.use(corsPolicy(config));
   app.use(requestContext(logger, config.SLOW_REQUEST_MS));
-  app.use(deps.realtime);
+  app.use((req, res, next) => {
+    if (req.url.startsWith("/socket.io")) void deps.realtime(req, res, next);
+    else next();
+  });
   app.use(express.json({ limit: config.JSON_BODY_LIMIT }));
 
   const document = buildOpenApiDocument({
@@ -67,7 +74,16 @@ export function createApp(deps: AppDeps & { realtime: ProxyHandler }): Express {
     res.json(taskEventCatalogue());
   });
   app.use("/api/docs", swaggerUi.serve, swaggerUi.setup(document, { customSiteTitle: "Meridian API" }));
-  app.use(buildRouter(routes, { nc: deps.nc, passport: deps.passport, limiters: deps.limiters, timeoutMs: config.NATS_REQUEST_TIMEOUT_MS }));
+  app.use(
+    buildRouter(routes, {
+      nc: deps.nc,
+      passport: deps.passport,
+      apiKeys: deps.apiKeys,
+      revocations: deps.revocations,
+      limiters: deps.limiters,
+      timeoutMs: config.NATS_REQUEST_TIMEOUT_MS,
+    }),
+  );
 
   app.use((req, _res, next) => next(new MeridianError("NOT_FOUND", `No route for ${req.method} ${req.path}`)));
   app.use(errorHandler(logger));

@@ -16,6 +16,8 @@ export interface GatewayConfig extends CommonConfig {
   RATE_LIMIT_WINDOW_MS: number;
   RATE_LIMIT_DEFAULT_MAX: number;
   RATE_LIMIT_AUTH_MAX: number;
+  RATE_LIMIT_TASKS_MAX: number;
+  RATE_LIMIT_EXPORT_MAX: number;
   RATE_LIMIT_PREFIX: string;
   JWT_ISSUER: string;
   JWT_AUDIENCE: string;
@@ -39,10 +41,12 @@ const schema = Joi.object<GatewayConfig>({
   RATE_LIMIT_WINDOW_MS: Joi.number().integer().min(1000).default(60_000),
   RATE_LIMIT_DEFAULT_MAX: Joi.number().integer().min(1).default(300),
   RATE_LIMIT_AUTH_MAX: Joi.number().integer().min(1).default(20),
+  RATE_LIMIT_TASKS_MAX: Joi.number().integer().min(1).default(Joi.ref("RATE_LIMIT_DEFAULT_MAX")).description("Tasks per window (a batch counts each task)"),
+  RATE_LIMIT_EXPORT_MAX: Joi.number().integer().min(1).default(10).description("Analytics exports per window (each streams a whole history)"),
   RATE_LIMIT_PREFIX: Joi.string().pattern(/^[A-Za-z0-9:_-]+$/).default("meridian:rl:"),
   JWT_ISSUER: Joi.string().default("meridian-auth"),
   JWT_AUDIENCE: Joi.string().default("meridian-api"),
-  API_KEY_CACHE_MS: Joi.number().integer().min(0).max(300_000).default(10_000),
+  API_KEY_CACHE_MS: Joi.number().integer().min(0).max(300_000).default(60_000).description("How long a verified API key is trusted; revocations still bite within a second"),
   REALTIME_URL: Joi.string().uri({ scheme: ["http", "https"] }).default("http://127.0.0.1:3001"),
   DOWNSTREAM_SERVICES: JoiEnv.csv()
     .items(Joi.string().valid(...Object.keys(DownstreamHealthSubjects)))

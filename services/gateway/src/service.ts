@@ -5,7 +5,6 @@ import { DownstreamHealthSubjects, ServiceNames, type HealthReport } from "@meri
 import {
   connectNats,
   requestJson,
-  RevokedSessions,
   runChecks,
   SigningKeyCache,
   serviceLogger,
@@ -15,6 +14,7 @@ import {
 import { createApp, realtimeProxy } from "./app.js";
 import { ApiKeyVerifier } from "./auth/api-key-verifier.js";
 import { createPassport } from "./auth/passport.js";
+import { RevocationWatch } from "./auth/revocations.js";
 
 import type { GatewayConfig } from "./config.js";
 import { rateLimiters } from "./middleware/rate-limit.js";
@@ -36,19 +36,21 @@ export async function start(config: Readonly<GatewayConfig>, options: StartOptio
   redis.on("error", (err: Error) => logger.warn("redis error", { error: err.message }));
   await redis.connect();
 
+  const revocations = await RevocationWatch.start(nc, logger);
   const passport = createPassport({
     keys: new SigningKeyCache(nc, config.NATS_REQUEST_TIMEOUT_MS),
-    revokedSessions: await RevokedSessions.open(nc),
-    apiKeys: new ApiKeyVerifier(nc, config.NATS_REQUEST_TIMEOUT_MS, config.API_KEY_CACHE_MS),
+    revocations,
     issuer: config.JWT_ISSUER,
     audience: config.JWT_AUDIENCE,
   });
+  const apiKeys = new ApiKeyVerifier(nc, revocations, config.NATS_REQUEST_TIMEOUT_MS, config.API_KEY_CACHE_MS);
 
   const startedAt = Date.now();
   const readiness = (): Promise<HealthReport> => {
     const checks: Record<string, () => Promise<void>> = {
       nats: async () => void (await nc.flush()),
       redis: async () => void (await redis.ping()),
+      revocations: () => Promise.resolve(revocations.check()),
     };
     for (const name of config.DOWNSTREAM_SERVICES) {
       const subject = DownstreamHealthSubjects[name as keyof typeof DownstreamHealthSubjects];
@@ -61,7 +63,7 @@ export async function start(config: Readonly<GatewayConfig>, options: StartOptio
   };
 
   const realtime = realtimeProxy(config);
-  const app = createApp({ config, logger, nc, passport, limiters: rateLimiters(config, redis, logger), readiness, version: VERSION, realtime });
+  const app = createApp({ config, logger, nc, passport, apiKeys, revocations, limiters: rateLimiters(config, redis, logger), readiness, version: VERSION, realtime });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.PORT, config.HOST, () => resolve(s));
     s.once("error", reject);
@@ -87,6 +89,7 @@ export async function start(config: Readonly<GatewayConfig>, options: StartOptio
       const grace = setTimeout(() => server.closeAllConnections(), config.SHUTDOWN_GRACE_MS);
       await closed;
       clearTimeout(grace);
+      revocations.stop();
       await nc.drain();
       await redis.quit().catch(() => undefined);
     },

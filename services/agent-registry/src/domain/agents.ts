@@ -30,8 +30,8 @@ export function toAgentView(agent: Agent): AgentView {
     visibility: agent.visibility,
     owner_id: agent.owner_id,
     owner_username: agent.owner_username,
-    created_at: new Date(agent.created_at).toISOString(),
-    updated_at: new Date(agent.updated_at).toISOString(),
+    created_at: agent.created_at.toISOString(),
+    updated_at: agent.updated_at.toISOString(),
     version: agent.version,
   };
 }

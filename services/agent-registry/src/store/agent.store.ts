@@ -1,4 +1,4 @@
-import { sql, type ExpressionBuilder, type Kysely } from "kysely";
+import { CompiledQuery, sql, type ExpressionBuilder, type Kysely } from "kysely";
 import type { AgentRuntime, AgentView } from "@meridian/contracts";
 import type { Agent, AgentRegistryDatabase } from "./tables.js";
 
@@ -86,26 +86,42 @@ export async function deleteAgent(db: AgentDb, name: string): Promise<Agent | un
 
 const likePattern = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
-function filtered(db: AgentDb, { runtime, owner, enabled, q, visibleTo }: AgentFilter) {
-  let query = db.selectFrom("agents").where(live);
-  if (runtime !== undefined) query = query.where("runtime", "=", runtime);
-  if (owner !== undefined) query = query.where("owner_id", "=", owner);
-  if (enabled !== undefined) query = query.where("enabled", "=", enabled);
-  if (q !== undefined) query = query.where((eb) => eb.or([eb("name", "ilike", likePattern(q)), eb("description", "ilike", likePattern(q))]));
-  if (visibleTo !== undefined) {
-    query = query.where((eb) => eb.or([eb("owner_id", "=", visibleTo), eb.and([eb("visibility", "=", "public"), eb("enabled", "=", true)])]));
+/** The WHERE of a list, written out: the hot path skips building and compiling a query tree per call. */
+function listWhere({ runtime, owner, enabled, q, visibleTo }: AgentFilter, params: unknown[]): string {
+  const $ = (value: unknown) => `$${params.push(value)}`;
+  const where = ["deleted_at is null"];
+  if (runtime !== undefined) where.push(`runtime = ${$(runtime)}`);
+  if (owner !== undefined) where.push(`owner_id = ${$(owner)}`);
+  if (enabled !== undefined) where.push(`enabled = ${$(enabled)}`);
+  if (q !== undefined) {
+    const pattern = $(likePattern(q));
+    where.push(`(name ilike ${pattern} or description ilike ${pattern})`);
   }
-  return query;
+  if (visibleTo !== undefined) where.push(`(owner_id = ${$(visibleTo)} or (visibility = 'public' and enabled))`);
+  return where.join(" and ");
 }
 
+/**
+ * One page and the total in one statement: the count is a subquery PostgreSQL runs once, so the page itself can
+ * still stop after `limit` rows in name order. A page past the end has no row to carry the total, so only then
+ * is it counted on its own.
+ */
 export async function listAgents(
   db: AgentDb,
   filter: AgentFilter,
   page: { limit: number; offset: number },
 ): Promise<{ rows: Agent[]; total: number }> {
-  const [rows, count] = await Promise.all([
-    filtered(db, filter).selectAll().orderBy("name").limit(page.limit).offset(page.offset).execute(),
-    filtered(db, filter).select((eb) => eb.fn.countAll<string>().as("total")).executeTakeFirstOrThrow(),
-  ]);
-  return { rows, total: Number(count.total) };
+  const params: unknown[] = [];
+  const where = listWhere(filter, params);
+  const { rows } = await db.executeQuery<Agent & { total: string }>(
+    CompiledQuery.raw(
+      `select *, (select count(*) from agents where ${where}) as total from agents where ${where}
+       order by name limit $${params.push(page.limit)} offset $${params.push(page.offset)}`,
+      params,
+    ),
+  );
+  if (rows.length > 0 || page.offset === 0) return { rows, total: Number(rows[0]?.total ?? 0) };
+  const counted: unknown[] = [];
+  const count = await db.executeQuery<{ total: string }>(CompiledQuery.raw(`select count(*) as total from agents where ${listWhere(filter, counted)}`, counted));
+  return { rows, total: Number(count.rows[0]!.total) };
 }

@@ -6,7 +6,7 @@ import {
   type ApiKeyView,
   type Principal,
 } from "@meridian/contracts";
-import { insertApiKey, listApiKeys, revokeApiKey, useApiKey } from "../store/api-key.store.js";
+import { findUsableApiKey, insertApiKey, listApiKeys, revokeApiKey } from "../store/api-key.store.js";
 import type { ApiKey } from "../store/tables.js";
 import type { AuthDeps } from "./deps.js";
 import { newApiKey, sha256 } from "./secrets.js";
@@ -53,14 +53,16 @@ export async function listKeys(deps: AuthDeps, principal: Principal): Promise<{ 
 
 export async function revokeKey(deps: AuthDeps, principal: Principal, id: string): Promise<{ revoked: true }> {
   if (!(await revokeApiKey(deps.db, id, principal.sub))) throw new MeridianError("NOT_FOUND", "API key not found");
+  await deps.apiKeyRevocations.revoke(id);
   deps.logger.info("api key revoked", { key_id: id, user_id: principal.sub });
   return { revoked: true };
 }
 
-/** For the edge: which principal a presented key stands for. */
+/** For the edge: which principal a presented key stands for; the use is recorded with the next batch. */
 export async function verifyKey(deps: AuthDeps, key: string): Promise<Principal> {
-  const found = key.startsWith("mk_") ? await useApiKey(deps.db, sha256(key)) : undefined;
+  const found = key.startsWith("mk_") ? await findUsableApiKey(deps.db, sha256(key)) : undefined;
   if (!found || found.user.disabled) throw new MeridianError("INVALID_TOKEN", "API key is invalid, expired or revoked");
+  deps.keyUses.record(found.key.id);
   const ownerScopes = scopesForRoles(found.user.roles);
   return {
     kind: "api_key",

@@ -1,5 +1,7 @@
 import type { Logger, RevokedSessions } from "@meridian/service-kit";
 import type { AuthDb } from "../store/user.store.js";
+import type { ApiKeyRevocations } from "../events/api-key-revocations.js";
+import type { KeyUseRecorder } from "./key-uses.js";
 import type { PasswordHasher } from "./password.js";
 import type { TokenSigner } from "./token-signer.js";
 
@@ -9,6 +11,8 @@ export interface AuthDeps {
   hasher: PasswordHasher;
   signer: TokenSigner;
   revokedSessions: RevokedSessions;
+  apiKeyRevocations: ApiKeyRevocations;
+  keyUses: KeyUseRecorder;
   refreshTtlSeconds: number;
   logger: Logger;
 }

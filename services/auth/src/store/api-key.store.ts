@@ -31,17 +31,27 @@ export async function revokeApiKey(db: AuthDb, id: string, userId: string): Prom
   return Number(result.numUpdatedRows) === 1;
 }
 
-/** A usable key (not revoked, not expired) with its owner; records the use. */
-export async function useApiKey(db: AuthDb, keyHash: string): Promise<{ key: ApiKey; user: User } | undefined> {
-  const key = await db
-    .updateTable("api_keys")
-    .set({ last_used_at: sql`now()` })
-    .where("key_hash", "=", keyHash)
-    .where("revoked_at", "is", null)
-    .where((eb) => eb.or([eb("expires_at", "is", null), eb("expires_at", ">", sql<Date>`now()`)]))
-    .returningAll()
+/** A usable key (not revoked, not expired) with what verification needs of its owner, in one statement. */
+export async function findUsableApiKey(
+  db: AuthDb,
+  keyHash: string,
+): Promise<{ key: ApiKey; user: Pick<User, "id" | "username" | "roles" | "disabled"> } | undefined> {
+  const row = await db
+    .selectFrom("api_keys")
+    .innerJoin("users", "users.id", "api_keys.user_id")
+    .selectAll("api_keys")
+    .select(["users.username as owner_username", "users.roles as owner_roles", "users.disabled as owner_disabled"])
+    .where("api_keys.key_hash", "=", keyHash)
+    .where("api_keys.revoked_at", "is", null)
+    .where((eb) => eb.or([eb("api_keys.expires_at", "is", null), eb("api_keys.expires_at", ">", sql<Date>`now()`)]))
     .executeTakeFirst();
-  if (!key) return undefined;
-  const user = await db.selectFrom("users").selectAll().where("id", "=", key.user_id).executeTakeFirst();
-  return user ? { key, user } : undefined;
+  if (!row) return undefined;
+  const { owner_username, owner_roles, owner_disabled, ...key } = row;
+  return { key, user: { id: key.user_id, username: owner_username, roles: owner_roles, disabled: owner_disabled } };
+}
+
+/** Records uses noted since the last call: one UPDATE for many keys. */
+export async function markApiKeysUsed(db: AuthDb, keyIds: string[]): Promise<void> {
+  if (keyIds.length === 0) return;
+  await db.updateTable("api_keys").set({ last_used_at: sql`now()` }).where("id", "in", keyIds).execute();
 }

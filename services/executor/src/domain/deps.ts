@@ -1,7 +1,7 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Batcher, JetStreamClient, JetStreamManager, Logger } from "@meridian/service-kit";
 import type { OutboxRelay } from "../events/outbox-relay.js";
-import type { ExecutorDb, NewTask } from "../store/task.store.js";
+import type { Claim, ExecutorDb, Fence, NewTask, Settlement, TaskRef } from "../store/task.store.js";
 import type { Task } from "../store/tables.js";
 import type { AgentView, TaskEvent } from "@meridian/contracts";
 import type { AgentDirectory } from "./agent-directory.js";
@@ -24,6 +24,10 @@ export interface ExecutorDeps {
   agents: AgentDirectory;
   /** Coalesces concurrent submissions into multi-row inserts; undefined for a row not inserted (idempotency key taken). */
   inserts: Batcher<NewTask, { task: Task; event: TaskEvent } | undefined>;
+  /** Coalesces concurrent claims (with their `started` events) into one statement. */
+  claims: Batcher<Claim, { task: Task; event: TaskEvent } | undefined>;
+  /** Coalesces concurrent outcomes (with their events) into one statement. */
+  settles: Batcher<{ fence: Fence; settlement: Exclude<Settlement, { status: "released" }> }, { task: TaskRef; event: TaskEvent } | undefined>;
   logger: Logger;
   requestTimeoutMs: number;
   ackWaitMs: number;

@@ -47,20 +47,25 @@ async function runnableAgent(deps: ExecutorDeps, principal: Principal, name: str
 }
 
 /**
- * The batcher's write: one statement for every submission of the moment. Should that statement fail, each
- * row is tried on its own, so one bad row fails its own submission and nobody else's.
+ * A batcher's write: one statement for every item of the moment. Should that statement fail (a bad row, a
+ * deadlock between two batches), each item is tried on its own, so one item fails alone and nobody else.
  */
-export function insertCoalesced(db: store.ExecutorDb) {
-  const byId = (rows: { task: Task; event: TaskEvent }[]) => new Map(rows.map((r) => [r.task.id, r]));
-  return async (tasks: store.NewTask[]) => {
+export function coalesced<I, O>(write: (items: I[]) => Promise<O[]>) {
+  return async (items: I[]): Promise<O[]> => {
     try {
-      const inserted = byId(await store.insertTasks(db, tasks));
-      return tasks.map((t) => inserted.get(t.id));
+      return await write(items);
     } catch (err) {
-      if (tasks.length === 1) throw err;
-      return Promise.all(tasks.map(async (t) => (await store.insertTasks(db, [t]))[0]));
+      if (items.length === 1) throw err;
+      return Promise.all(items.map(async (item) => (await write([item]))[0]!));
     }
   };
+}
+
+export function insertCoalesced(db: store.ExecutorDb) {
+  return coalesced(async (tasks: store.NewTask[]) => {
+    const inserted = new Map((await store.insertTasks(db, tasks)).map((r) => [r.task.id, r]));
+    return tasks.map((t) => inserted.get(t.id));
+  });
 }
 
 async function waitForOutcome(deps: ExecutorDeps, task: Task, seconds: number): Promise<Task> {

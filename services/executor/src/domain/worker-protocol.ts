@@ -84,14 +84,14 @@ export function workerProtocol(deps: ExecutorDeps, executorId: string) {
           continue;
         }
         try {
-          const claimed = await store.claimAttempt(deps.db, {
+          const [claimed] = await deps.claims.add([{
             id: message.task_id,
             generation: message.generation,
             attempt: message.attempt,
             executorId: `sdk:${req.worker_id}`,
             leaseMs: deps.ackWaitMs,
             data: { executor: executorId, worker: req.worker_id, agent_version: agent.version },
-          });
+          }]);
           if (!claimed) {
             await unclaimable(deps, msg, message);
             continue;
@@ -156,7 +156,9 @@ export function workerProtocol(deps: ExecutorDeps, executorId: string) {
         };
       } else outcome = { kind: "result", value: req.result ?? null, bytes: Buffer.byteLength(JSON.stringify(req.result ?? null)) };
       const decision = decideOutcome({ ...task, attempt: req.attempt }, outcome, deps.limits, `/api/v1/tasks/${task.id}`);
-      const settled = decision && (await store.settleAttempt(deps.db, fenceOf(agentId, req), decision));
+      const fence = fenceOf(agentId, req);
+      const settled =
+        decision && (decision.status === "released" ? await store.settleAttempt(deps.db, fence, decision) : (await deps.settles.add([{ fence, settlement: decision }]))[0]);
       if (!settled) {
         await unclaimable(deps, acker, { task_id: req.task_id, generation: req.generation, attempt: req.attempt });
         return { ok: false };

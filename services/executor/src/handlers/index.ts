@@ -1,6 +1,10 @@
 import type { EndpointDefinition } from "@meridian/service-kit";
 import type { ExecutorDeps } from "../domain/deps.js";
 import type { WorkerProtocol } from "../domain/worker-protocol.js";
+import { analyticsAgentHandler } from "./analytics-agent.handler.js";
+import { analyticsDashboardHandler } from "./analytics-dashboard.handler.js";
+import { analyticsExportHandler } from "./analytics-export.handler.js";
+import { analyticsTimeseriesHandler } from "./analytics-timeseries.handler.js";
 import { cancelTaskHandler } from "./cancel-task.handler.js";
 import { getTaskHandler } from "./get-task.handler.js";
 import { listTasksHandler } from "./list-tasks.handler.js";
@@ -23,6 +27,10 @@ export const executorHandlers = (deps: ExecutorDeps): Array<EndpointDefinition<a
   cancelTaskHandler(deps),
   taskLogsHandler(deps),
   requeueTaskHandler(deps),
+  analyticsDashboardHandler(deps),
+  analyticsAgentHandler(deps),
+  analyticsTimeseriesHandler(deps),
+  analyticsExportHandler(deps),
 ];
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -143,14 +143,14 @@ export class AttemptRunner {
       msg.nak(5000);
       return;
     }
-    const claimed = await store.claimAttempt(this.deps.db, {
+    const [claimed] = await this.deps.claims.add([{
       id: message.task_id,
       generation: message.generation,
       attempt: message.attempt,
       executorId: this.executorId,
       leaseMs: this.deps.ackWaitMs,
       data: { executor: this.executorId, agent_version: agent.version },
-    });
+    }]);
     if (!claimed) return unclaimable(this.deps, msg, message);
     const { task, event } = claimed;
     void this.deps.relay.publishEvent(event);
@@ -225,7 +225,9 @@ export class AttemptRunner {
       msg.ack(); // cancelled: the cancel stored the final state and its event
       return;
     }
-    const settled = await this.withRetry(() => store.settleAttempt(deps.db, fence, decision));
+    const settled = await this.withRetry(async () =>
+      decision.status === "released" ? store.settleAttempt(deps.db, fence, decision) : (await deps.settles.add([{ fence, settlement: decision }]))[0],
+    );
     if (!settled) {
       deps.logger.warn("outcome discarded: this attempt no longer owns the task", { task_id: task.id, attempt: fence.attempt });
       return unclaimable(deps, msg, { task_id: task.id, generation: fence.generation, attempt: fence.attempt });

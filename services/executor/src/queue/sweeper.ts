@@ -1,5 +1,6 @@
 import type { ExecutorDeps } from "../domain/deps.js";
 import { cancelTasksOfDeletedAgent } from "../domain/tasks.js";
+import { rollUp } from "../store/analytics.store.js";
 import * as store from "../store/task.store.js";
 import type { AttemptRunner } from "./attempt.js";
 import { agentQueues, ensureAgentConsumer } from "./task-queue.js";
@@ -9,6 +10,9 @@ import type { WorkerPool } from "./worker-pool.js";
 const OUTBOX_GRACE_MS = 2000;
 /** A queued, due task whose agent's queue holds no message at all for this long has lost its message. */
 const LOST_MESSAGE_GRACE_MS = 5000;
+/** Analytics fold tasks up to this long ago into the hourly rollups (rows still committing are not skipped). */
+const ROLLUP_LAG_MS = 2000;
+const ROLLUP_EVERY_MS = 5000;
 
 /**
  * Puts right what crashes and outages leave behind, every few seconds, on every replica (each step is
@@ -17,6 +21,8 @@ const LOST_MESSAGE_GRACE_MS = 5000;
  * lease ran out (back on the queue, or dead-lettered); queued tasks whose message is gone.
  */
 export class Sweeper {
+  private lastRollup = 0;
+
   constructor(
     private readonly deps: ExecutorDeps,
     private readonly pool: WorkerPool,
@@ -81,6 +87,11 @@ export class Sweeper {
     for (const task of await store.dueQueuedTasks(deps.db, idle, LOST_MESSAGE_GRACE_MS)) {
       deps.logger.warn("queued task had no queue message; published again", { task_id: task.id, correlation_id: task.correlation_id });
       await deps.relay.publishQueueMessage(task, { msgIdSuffix: `:r${Date.now()}` });
+    }
+
+    if (Date.now() - this.lastRollup >= ROLLUP_EVERY_MS) {
+      await rollUp(deps.db, ROLLUP_LAG_MS);
+      this.lastRollup = Date.now();
     }
 
     const republished = await deps.relay.republishStale(OUTBOX_GRACE_MS);

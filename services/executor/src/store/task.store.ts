@@ -163,29 +163,35 @@ export interface Claim {
 }
 
 /**
- * Take attempt `attempt` of the task, fresh from the queue (and due) or abandoned by an executor whose
- * lease ran out, and record its `started` event: one statement. Any other state means this message is
- * early, stale or a duplicate, and nothing is written.
+ * Take attempts of tasks, each fresh from the queue (and due) or abandoned by an executor whose lease ran
+ * out, and record their `started` events: one statement for all of them. A claim whose task is in any other
+ * state (early, stale, a duplicate) writes nothing and answers undefined in its place.
  */
-export async function claimAttempt(db: ExecutorDb, c: Claim): Promise<{ task: Task; event: TaskEvent } | undefined> {
-  const { rows } = await sql<Task & { event: TaskEvent }>`
-    with claimed as (
-      update tasks t set status = 'running', attempts = ${c.attempt}, lease_owner = ${c.executorId},
-        lease_expires_at = now() + make_interval(secs => ${c.leaseMs / 1000}), started_at = coalesce(started_at, now()),
-        updated_at = now(), not_before = null, event_seq = event_seq + 1, published_attempt = greatest(published_attempt, ${c.attempt})
-      where t.id = ${c.id} and t.generation = ${c.generation} and (t.not_before is null or t.not_before <= now())
-        and ((t.status = 'queued' and t.attempts = ${c.attempt - 1})
-          or (t.status = 'running' and t.attempts = ${c.attempt} and t.lease_expires_at < now()))
-      returning t.*
+export async function claimAttempts(db: ExecutorDb, claims: Claim[]): Promise<Array<{ task: Task; event: TaskEvent } | undefined>> {
+  const rows = claims.map((c) => ({ id: c.id, generation: c.generation, attempt: c.attempt, executor: c.executorId, lease_ms: c.leaseMs, data: c.data }));
+  const { rows: out } = await sql<Task & { event: TaskEvent }>`
+    with input as (
+      select * from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(id uuid, generation int, attempt int, executor text, lease_ms int, data jsonb)
+    ), claimed as (
+      update tasks t set status = 'running', attempts = i.attempt, lease_owner = i.executor,
+        lease_expires_at = now() + make_interval(secs => i.lease_ms / 1000.0), started_at = coalesce(t.started_at, now()),
+        updated_at = now(), not_before = null, event_seq = t.event_seq + 1, published_attempt = greatest(t.published_attempt, i.attempt)
+      from input i
+      where t.id = i.id and t.generation = i.generation and (t.not_before is null or t.not_before <= now())
+        and ((t.status = 'queued' and t.attempts = i.attempt - 1)
+          or (t.status = 'running' and t.attempts = i.attempt and t.lease_expires_at < now()))
+      returning t.*, i.data as started_data
     ), ev as (
-      insert into task_event_outbox (task_id, seq, event) select t.id, t.event_seq, ${eventOf("started", jsonb(c.data))} from claimed t
-      returning event
+      insert into task_event_outbox (task_id, seq, event) select t.id, t.event_seq, ${eventOf("started", sql`t.started_data`)} from claimed t
+      returning task_id, event
     )
-    select claimed.*, (select event from ev) as event from claimed`.execute(db);
-  const row = rows[0];
-  if (!row) return undefined;
-  const { event, ...task } = row;
-  return { task: task as Task, event };
+    select claimed.*, ev.event from claimed join ev on ev.task_id = claimed.id`.execute(db);
+  const byId = new Map(out.map(({ event, started_data: _d, ...task }: Task & { event: TaskEvent; started_data?: unknown }) => [task.id, { task: task as Task, event }]));
+  return claims.map((c) => byId.get(c.id));
+}
+
+export async function claimAttempt(db: ExecutorDb, c: Claim): Promise<{ task: Task; event: TaskEvent } | undefined> {
+  return (await claimAttempts(db, [c]))[0];
 }
 
 /** The attempt a transition must still own: this task, this generation and attempt, running, leased by us. */
@@ -213,7 +219,49 @@ export type Settlement =
   | { status: "queued"; retryInMs: number; error: TaskError; event: "retrying"; data: Record<string, unknown> }
   | { status: "released" };
 
-/** Store an attempt's outcome and its event, fenced: one statement. Undefined when the attempt no longer owns the task. */
+/**
+ * Store attempts' outcomes and their events, each fenced: one statement for all of them. Undefined in the
+ * place of an attempt that no longer owns its task.
+ */
+export async function settleAttempts(db: ExecutorDb, items: { fence: Fence; settlement: Exclude<Settlement, { status: "released" }> }[]): Promise<Array<{ task: TaskRef; event: TaskEvent } | undefined>> {
+  const rows = items.map(({ fence: f, settlement: s }) => ({
+    id: f.id,
+    generation: f.generation,
+    attempt: f.attempt,
+    executor: f.executorId,
+    agent_id: f.agentId ?? null,
+    status: s.status,
+    final: s.status !== "queued",
+    result: s.status !== "queued" && s.result !== undefined ? s.result : null,
+    error: s.error ?? null,
+    retry_ms: s.status === "queued" ? s.retryInMs : null,
+    event_type: s.event,
+    data: s.data,
+  }));
+  const { rows: out } = await sql<TaskRef & { event: TaskEvent }>`
+    with input as (
+      select * from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(id uuid, generation int, attempt int, executor text, agent_id uuid,
+        status text, final boolean, result jsonb, error jsonb, retry_ms int, event_type text, data jsonb)
+    ), settled as (
+      update tasks t set status = i.status, result = case when i.final then i.result end, error = i.error,
+        finished_at = case when i.final then now() end,
+        not_before = case when i.final then null else now() + make_interval(secs => i.retry_ms / 1000.0) end,
+        lease_owner = null, lease_expires_at = null, updated_at = now(), event_seq = t.event_seq + 1
+      from input i
+      where t.id = i.id and t.generation = i.generation and t.attempts = i.attempt and t.status = 'running' and t.lease_owner = i.executor
+        and (i.agent_id is null or t.agent_id = i.agent_id)
+      returning t.*, i.event_type, i.data as event_data
+    ), ev as (
+      insert into task_event_outbox (task_id, seq, event)
+      select t.id, t.event_seq, ${eventOf("succeeded", sql`t.event_data`)} || jsonb_build_object('type', t.event_type) from settled t
+      returning task_id, event
+    )
+    select ${REF_COLUMNS}, ev.event from settled t join ev on ev.task_id = t.id`.execute(db);
+  const byId = new Map(out.map(({ event, ...task }) => [task.id, { task, event }]));
+  return items.map((i) => byId.get(i.fence.id));
+}
+
+/** Store an attempt's outcome and its event, fenced. Undefined when the attempt no longer owns the task. */
 export async function settleAttempt(db: ExecutorDb, f: Fence, s: Settlement): Promise<{ task: TaskRef; event?: TaskEvent } | undefined> {
   if (s.status === "released") {
     // Shutdown gave the attempt back before it finished: it does not count, and no event says otherwise.
@@ -222,23 +270,7 @@ export async function settleAttempt(db: ExecutorDb, f: Fence, s: Settlement): Pr
       where ${fenceHolds(f)} returning ${REF_COLUMNS}`.execute(db);
     return rows[0] && { task: rows[0] };
   }
-  const final = s.status !== "queued";
-  const { rows } = await sql<TaskRef & { event: TaskEvent }>`
-    with settled as (
-      update tasks t set status = ${s.status}, result = ${final ? json(s.result) : null}::jsonb, error = ${json(s.error ?? null)}::jsonb,
-        finished_at = ${final ? sql`now()` : sql`null`}, not_before = ${s.status === "queued" ? sql`now() + make_interval(secs => ${s.retryInMs / 1000})` : sql`null`},
-        lease_owner = null, lease_expires_at = null, updated_at = now(), event_seq = event_seq + 1
-      where ${fenceHolds(f)}
-      returning t.*
-    ), ev as (
-      insert into task_event_outbox (task_id, seq, event) select t.id, t.event_seq, ${eventOf(s.event, jsonb(s.data))} from settled t
-      returning event
-    )
-    select ${REF_COLUMNS}, (select event from ev) as event from settled t`.execute(db);
-  const row = rows[0];
-  if (!row) return undefined;
-  const { event, ...task } = row;
-  return { task, event };
+  return (await settleAttempts(db, [{ fence: f, settlement: s }]))[0];
 }
 
 /** A progress report or a log line of a running attempt, fenced: a run that lost its task writes nothing. */

@@ -1,13 +1,10 @@
-import type { Request } from "express";
 import passportDefault from "passport";
+import { ExtractJwt, Strategy as JwtStrategy } from "passport-jwt";
+import { Roles, Scopes, type Principal, type Role, type Scope } from "@meridian/contracts";
+import type { SigningKeyCache } from "@meridian/service-kit";
+import type { RevocationWatch } from "./revocations.js";
 
 export type Passport = InstanceType<typeof passportDefault.Authenticator>;
-import { ExtractJwt, Strategy as JwtStrategy } from "passport-jwt";
-import { Strategy as PassportStrategy } from "passport-strategy";
-import { HttpHeaders, MeridianError, Roles, Scopes, type Principal, type Role, type Scope } from "@meridian/contracts";
-import type { RevokedSessions } from "@meridian/service-kit";
-import type { ApiKeyVerifier } from "./api-key-verifier.js";
-import type { SigningKeyCache } from "@meridian/service-kit";
 
 interface AccessTokenClaims {
   sub?: string;
@@ -17,40 +14,11 @@ interface AccessTokenClaims {
   sid?: string;
 }
 
-export function apiKeyFrom(req: Request): string | undefined {
-  const header = req.get(HttpHeaders.apiKey);
-  if (header) return header;
-  const auth = req.get("authorization");
-  return auth?.startsWith("ApiKey ") ? auth.slice(7).trim() : undefined;
-}
-
-/** Presents `X-API-Key: mk_…` (or `Authorization: ApiKey mk_…`) to the auth service. */
-class ApiKeyStrategy extends PassportStrategy {
-  name = "api-key";
-  constructor(private readonly verifier: ApiKeyVerifier) {
-    super();
-  }
-  override authenticate(req: Request): void {
-    const key = apiKeyFrom(req);
-    if (!key) return this.fail({ message: "No API key" }, 401);
-    this.verifier.verify(key).then(
-      (principal) => this.success(principal),
-      (err: unknown) => (err instanceof MeridianError && err.status === 401 ? this.fail({ message: err.message }, 401) : this.error(err as Error)),
-    );
-  }
-}
-
 /**
- * A passport instance with two strategies: ES256 access tokens (algorithm, issuer, audience and
- * expiry pinned; key by kid from auth; session not revoked) and API keys.
+ * A passport instance with the ES256 access-token strategy: algorithm, issuer, audience and expiry pinned;
+ * key by kid from auth; session not revoked. It runs once per token: verified tokens are cached until expiry.
  */
-export function createPassport(opts: {
-  keys: SigningKeyCache;
-  revokedSessions: RevokedSessions;
-  apiKeys: ApiKeyVerifier;
-  issuer: string;
-  audience: string;
-}): Passport {
+export function createPassport(opts: { keys: SigningKeyCache; revocations: RevocationWatch; issuer: string; audience: string }): Passport {
   const passport = new passportDefault.Authenticator();
   passport.use(
     "jwt",
@@ -78,16 +46,10 @@ export function createPassport(opts: {
         const roles = Array.isArray(claims.roles) ? claims.roles.filter((r): r is Role => Roles.includes(r as Role)) : [];
         const scopes = typeof claims.scope === "string" ? claims.scope.split(" ").filter((s): s is Scope => Scopes.includes(s as Scope)) : [];
         if (!claims.sub || !claims.sid || !claims.username) return done(null, false, { message: "Token is missing claims" });
-        opts.revokedSessions.isRevoked(claims.sid).then(
-          (revoked) =>
-            revoked
-              ? done(null, false, { message: "Token has been revoked" })
-              : done(null, { kind: "user", sub: claims.sub!, username: claims.username!, roles, scopes, sid: claims.sid! }),
-          (err: unknown) => done(err),
-        );
+        if (opts.revocations.sessionRevoked(claims.sid)) return done(null, false, { message: "Token has been revoked" });
+        done(null, { kind: "user", sub: claims.sub, username: claims.username, roles, scopes, sid: claims.sid });
       },
     ),
   );
-  passport.use("api-key", new ApiKeyStrategy(opts.apiKeys));
   return passport;
 }

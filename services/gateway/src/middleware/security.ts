@@ -7,7 +7,7 @@ import type { GatewayConfig } from "../config.js";
 const PERMISSIONS_POLICY = "geolocation=(), microphone=(), camera=(), payment=(), usb=()";
 
 /** Helmet with a CSP built from config; HSTS only in production, where TLS is terminated in front of us. */
-export function securityHeaders(config: Readonly<GatewayConfig>): RequestHandler[] {
+function helmetPolicy(config: Readonly<GatewayConfig>): RequestHandler {
   const directives: Record<string, string[]> = {
     "default-src": ["'self'"],
     "script-src": ["'self'"],
@@ -22,16 +22,32 @@ export function securityHeaders(config: Readonly<GatewayConfig>): RequestHandler
     "frame-ancestors": ["'none'"],
   };
   if (config.CSP_REPORT_URI) directives["report-uri"] = [config.CSP_REPORT_URI];
+  return helmet({
+    contentSecurityPolicy: { useDefaults: false, directives },
+    strictTransportSecurity: config.NODE_ENV === "production" ? { maxAge: 31_536_000, includeSubDomains: true } : false,
+    xFrameOptions: { action: "deny" },
+    referrerPolicy: { policy: "strict-origin-when-cross-origin" },
+    xContentTypeOptions: true,
+  });
+}
+
+/**
+ * Helmet's headers do not depend on the request, so helmet runs once at start against a recording response
+ * and every request gets the recorded headers in one step (one middleware instead of helmet's thirteen).
+ */
+export function securityHeaders(config: Readonly<GatewayConfig>): RequestHandler[] {
+  const set: Array<[string, string]> = [];
+  const recorder = {
+    setHeader: (name: string, value: string | number | readonly string[]) => void set.push([name, String(value)]),
+    removeHeader: () => undefined,
+  };
+  let ran = false;
+  helmetPolicy(config)({} as never, recorder as never, () => (ran = true));
+  if (!ran) throw new Error("helmet did not complete synchronously");
+  set.push(["Permissions-Policy", PERMISSIONS_POLICY]);
   return [
-    helmet({
-      contentSecurityPolicy: { useDefaults: false, directives },
-      strictTransportSecurity: config.NODE_ENV === "production" ? { maxAge: 31_536_000, includeSubDomains: true } : false,
-      xFrameOptions: { action: "deny" },
-      referrerPolicy: { policy: "strict-origin-when-cross-origin" },
-      xContentTypeOptions: true,
-    }),
     (_req, res, next) => {
-      res.setHeader("Permissions-Policy", PERMISSIONS_POLICY);
+      for (const [name, value] of set) res.setHeader(name, value);
       next();
     },
   ];
@@ -48,10 +64,13 @@ export const EXPOSED_HEADERS = [
   "Retry-After",
 ];
 
-/** Only configured origins get CORS headers; credentials allowed, so never a wildcard. */
+/**
+ * Only configured origins get CORS headers; credentials allowed, so never a wildcard. A request without an
+ * `Origin` header gets nothing from the cors middleware, so it skips it.
+ */
 export function corsPolicy(config: Readonly<GatewayConfig>): RequestHandler {
   const allowed = new Set(config.CORS_ORIGINS);
-  return cors({
+  const policy = cors({
     origin: (origin, callback) => callback(null, origin !== undefined && allowed.has(origin)),
     credentials: true,
     methods: ["GET", "POST", "PATCH", "PUT", "DELETE", "OPTIONS"],
@@ -59,4 +78,5 @@ export function corsPolicy(config: Readonly<GatewayConfig>): RequestHandler {
     exposedHeaders: EXPOSED_HEADERS,
     maxAge: 600,
   });
+  return (req, res, next) => (req.headers.origin === undefined ? next() : policy(req, res, next));
 }

@@ -4,7 +4,10 @@ import {
   IdempotencyHeaderSchema,
   isFinalStatus,
   ListTasksRequestSchema,
+  MAX_BATCH_TASKS,
   MAX_WAIT_SECONDS,
+  SubmitBatchRequestSchema,
+  SubmitBatchResultSchema,
   SubmitTaskBodySchema,
   TaskIdRequestSchema,
   TaskListSchema,
@@ -34,8 +37,30 @@ import {
   type Role,
   type Scope,
   type Subject,
+  DashboardRequestSchema,
+  TimeseriesMetrics,
+  TimeseriesRequestSchema,
 } from "@meridian/contracts";
-import type { RateLimitClass } from "../middleware/rate-limit.js";
+import type { RateLimitClass, RateLimitCost } from "../middleware/rate-limit.js";
+
+const AnalyticsFiguresSchema = Joi.object().example({
+  range: "week",
+  tasks: { submitted: 1200, succeeded: 1150, failed: 20, cancelled: 5, timed_out: 3, dead_lettered: 2, queued_now: 12, running_now: 4 },
+  success_rate: 0.9748,
+  duration_ms: { p50: 180, p95: 2300, p99: 8100 },
+  retries: 41,
+  dead_letters: 2,
+  queue_depth: 12,
+  busiest_agents: [{ agent_id: "9a7c3e1f-6b2d-4e8a-b1c0-2d3e4f5a6b7c", agent: "echo-bot", submitted: 900, succeeded: 890, failed: 4 }],
+});
+const TimeseriesSchema = Joi.object().example({
+  metric: "succeeded",
+  bucket: "day",
+  points: [
+    { t: "2026-12-01T00:00:00.000Z", value: 310 },
+    { t: "2026-12-02T00:00:00.000Z", value: 0 },
+  ],
+});
 
 /**
  * Every route the gateway forwards, declared once: the router and the OpenAPI document are both
@@ -53,6 +78,10 @@ export interface RouteSpec {
   roles?: readonly Role[];
   scope?: Scope;
   rateLimit: RateLimitClass;
+  /** Units of the class budget one call takes (default 1): a batch takes one per task. */
+  cost?: RateLimitCost;
+  /** The service writes the revocation bucket before replying; the gateway waits for its watch to see it. */
+  revokes?: true;
   params?: Joi.ObjectSchema;
   query?: Joi.ObjectSchema;
   body?: Joi.ObjectSchema;
@@ -69,6 +98,8 @@ export interface RouteSpec {
   extraTimeoutMs?: (payload: Record<string, unknown>) => number;
   /** Codes the owning service may answer with, beyond the ones every route can get. */
   errors: ErrorCode[];
+  /** The reply comes in pages (a cursor in `next`): the gateway streams them as CSV or JSON. */
+  streamPages?: { produces: readonly ("text/csv" | "application/json")[] };
 }
 
 const revoked = Joi.object({ revoked: Joi.boolean().valid(true).required() }).example({ revoked: true });
@@ -110,6 +141,7 @@ export const routes: RouteSpec[] = [
     auth: "public",
     rateLimit: "auth",
     body: RefreshRequestSchema,
+    revokes: true,
     success: { status: 200, description: "A new token pair", schema: TokenPairSchema },
     errors: ["INVALID_TOKEN"],
   },
@@ -122,6 +154,7 @@ export const routes: RouteSpec[] = [
     description: "Revokes the session: its refresh tokens and, before they expire, its access tokens.",
     auth: "required",
     rateLimit: "default",
+    revokes: true,
     success: { status: 200, description: "The session is revoked", schema: revoked },
     errors: ["BAD_REQUEST"],
   },
@@ -171,10 +204,11 @@ export const routes: RouteSpec[] = [
     subject: Subjects.auth.apiKeyRevoke,
     tag: "api-keys",
     summary: "Revoke an API key",
-    description: "The key stops working (within the gateway's short verification cache).",
+    description: "The key stops working at once on this gateway and within a second on every other replica.",
     auth: "required",
     scope: "api-keys:write",
     rateLimit: "default",
+    revokes: true,
     params: Joi.object({ id: uuid.required() }),
     success: { status: 200, description: "The key is revoked", schema: revoked },
     errors: ["NOT_FOUND"],
@@ -253,6 +287,13 @@ export const routes: RouteSpec[] = [
   ...taskRoutes(),
 ];
 
+/** One unit per task of a batch; a body of the wrong shape takes one and is refused by validation. */
+function batchCost(req: Parameters<RateLimitCost>[0]): number {
+  const tasks = (req.body as { tasks?: unknown } | undefined)?.tasks;
+  const n = Array.isArray(tasks) ? tasks.length : 1;
+  return n >= 1 && n <= MAX_BATCH_TASKS ? n : 1;
+}
+
 function taskRoutes(): RouteSpec[] {
   const finishedOrQueued = (reply: unknown) => (isFinalStatus((reply as TaskView).status) ? 200 : 202);
   const waitMs = (payload: Record<string, unknown>) => Number(payload.wait ?? 0) * 1000;
@@ -269,7 +310,7 @@ function taskRoutes(): RouteSpec[] {
       description: `Queues a task on an enabled agent and answers 202 with it at once. With \`?wait=N\` (seconds, at most ${MAX_WAIT_SECONDS}) the answer waits for the outcome: 200 with the finished task when it ends in time, else 202. An \`Idempotency-Key\` header makes a retried submission return the same task (kept 24 h); the same key with a different body is a 422.`,
       auth: "required",
       scope: "tasks:write",
-      rateLimit: "default",
+      rateLimit: "tasks",
       query: WaitQuerySchema,
       body: SubmitTaskBodySchema,
       headers: idempotency,
@@ -281,6 +322,21 @@ function taskRoutes(): RouteSpec[] {
     },
     {
       method: "post",
+      path: "/api/v1/tasks/batch",
+      subject: Subjects.tasks.submitBatch,
+      tag: "tasks",
+      summary: "Run several tasks",
+      description: `Queues up to ${MAX_BATCH_TASKS} tasks in one call and answers 202 with one result per item, in order: \`{ status: 202, task }\` when queued, \`{ status, error: { code, message } }\` when that item was refused (an unknown or disabled agent, a reused idempotency key); one item's refusal does not affect the others. Each item takes one unit of the caller's task-submission budget (the \`tasks\` rate-limit class, shared with POST /api/v1/tasks); a batch larger than what is left is refused whole with 429 and takes nothing.`,
+      auth: "required",
+      scope: "tasks:write",
+      rateLimit: "tasks",
+      cost: batchCost,
+      body: SubmitBatchRequestSchema,
+      success: { status: 202, description: "One result per item, in request order", schema: SubmitBatchResultSchema },
+      errors: [],
+    },
+    {
+      method: "post",
       path: "/api/v1/agents/:agent/execute",
       subject: Subjects.tasks.submit,
       tag: "tasks",
@@ -288,7 +344,7 @@ function taskRoutes(): RouteSpec[] {
       description: `The synchronous form of POST /api/v1/tasks: waits up to \`?wait\` seconds (default 30, at most ${MAX_WAIT_SECONDS}) and answers 200 with the finished task, or 202 if it is still running.`,
       auth: "required",
       scope: "tasks:write",
-      rateLimit: "default",
+      rateLimit: "tasks",
       params: Joi.object({ agent: Joi.string().pattern(AGENT_NAME_PATTERN).required() }),
       query: WaitQuerySchema,
       body: ExecuteBodySchema,
@@ -369,6 +425,67 @@ function taskRoutes(): RouteSpec[] {
       params: taskId,
       success: { status: 200, description: "The re-queued task", schema: TaskViewSchema },
       errors: ["NOT_FOUND", "CONFLICT"],
+    },
+    {
+      method: "get",
+      path: "/api/v1/analytics/dashboard",
+      subject: Subjects.analytics.dashboard,
+      tag: "analytics",
+      summary: "The platform at a glance",
+      description:
+        "Tasks by status, success rate, run-time percentiles, retries, dead letters, the busiest agents and the queue depth now, over the last day, week, month, quarter or year. A user sees their own tasks, an admin everyone's. Figures come from hourly rollups a few seconds behind; the queue depth is live.",
+      auth: "required",
+      scope: "tasks:read",
+      rateLimit: "default",
+      query: DashboardRequestSchema,
+      success: { status: 200, description: "The figures", schema: AnalyticsFiguresSchema },
+      errors: [],
+    },
+    {
+      method: "get",
+      path: "/api/v1/analytics/agents/:agent",
+      subject: Subjects.analytics.agent,
+      tag: "analytics",
+      summary: "One agent's figures",
+      description: "The dashboard's figures for one agent, named by id or by its current name (of the caller's own tasks unless the caller is an admin).",
+      auth: "required",
+      scope: "tasks:read",
+      rateLimit: "default",
+      params: Joi.object({ agent: Joi.string().pattern(/^[a-z0-9][a-z0-9-]{0,63}$/).required() }),
+      query: DashboardRequestSchema,
+      success: { status: 200, description: "The agent's figures", schema: AnalyticsFiguresSchema },
+      errors: ["NOT_FOUND"],
+    },
+    {
+      method: "get",
+      path: "/api/v1/analytics/timeseries/:metric",
+      subject: Subjects.analytics.timeseries,
+      tag: "analytics",
+      summary: "A metric per time bucket",
+      description: `One of ${TimeseriesMetrics.join(", ")} per hour, day or week over the range, every bucket present (empty ones are 0, or null for percentiles).`,
+      auth: "required",
+      scope: "tasks:read",
+      rateLimit: "default",
+      params: Joi.object({ metric: Joi.string().valid(...TimeseriesMetrics).required() }),
+      query: TimeseriesRequestSchema.fork(["metric"], (m) => m.optional().strip()),
+      success: { status: 200, description: "The series", schema: TimeseriesSchema },
+      errors: ["VALIDATION_FAILED"],
+    },
+    {
+      method: "get",
+      path: "/api/v1/analytics/export",
+      subject: Subjects.analytics.exportPage,
+      tag: "analytics",
+      summary: "Export the task history",
+      description:
+        "Every task of the range (the caller's own, or everyone's for an admin) in creation order, streamed as CSV or a JSON array: the gateway reads the history page by page and never holds it whole. Its own strict rate limit.",
+      auth: "required",
+      scope: "tasks:read",
+      rateLimit: "export",
+      query: Joi.object({ format: Joi.string().valid("csv", "json").default("csv"), range: DashboardRequestSchema.extract("range") }),
+      success: { status: 200, description: "The rows, streamed" },
+      streamPages: { produces: ["text/csv", "application/json"] },
+      errors: [],
     },
   ];
 }
