@@ -48,6 +48,10 @@ describe("e2e: OpenAPI document", function () {
       "get /api/v1/tasks/{id}/logs",
       "post /api/v1/tasks/{id}/requeue",
       "post /api/v1/agents/{agent}/execute",
+      "get /api/v1/analytics/dashboard",
+      "get /api/v1/analytics/agents/{agent}",
+      "get /api/v1/analytics/timeseries/{metric}",
+      "get /api/v1/analytics/export",
     ];
     const documented = Object.entries(res.body.paths).flatMap(([path, ops]) => Object.keys(ops).filter((m) => METHODS.includes(m)).map((m) => `${m} ${path}`));
     expect(documented).to.have.members(served);
