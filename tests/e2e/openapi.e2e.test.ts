@@ -52,6 +52,8 @@ describe("e2e: OpenAPI document", function () {
       "get /api/v1/analytics/agents/{agent}",
       "get /api/v1/analytics/timeseries/{metric}",
       "get /api/v1/analytics/export",
+      "get /api/v1/users",
+      "patch /api/v1/users/{id}",
     ];
     const documented = Object.entries(res.body.paths).flatMap(([path, ops]) => Object.keys(ops).filter((m) => METHODS.includes(m)).map((m) => `${m} ${path}`));
     expect(documented).to.have.members(served);
