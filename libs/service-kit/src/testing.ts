@@ -98,6 +98,10 @@ export async function startNatsServer({ port, storeDir }: { port?: number; store
 export interface NatsClusterNode extends NatsServerHandle {
   /** Its `server_name`, as JetStream reports a stream's leader and replicas. */
   name: string;
+  /** Kill it (SIGKILL, a crash rather than a shutdown), keeping its store. */
+  kill(): Promise<void>;
+  /** Start it again on the same ports and store: it rejoins the cluster. */
+  restart(): Promise<void>;
 }
 
 export interface NatsClusterHandle {
@@ -142,21 +146,29 @@ export async function startNatsCluster(n = 3, { timeoutMs = 30_000 } = {}): Prom
       const dir = mkdtempSync(join(tmpdir(), "meridian-nats-cluster-"));
       const routes = ports.filter((_, j) => j !== i).map((o) => `nats://127.0.0.1:${o.route}`).join(",");
       const args = ["-a", "127.0.0.1", "-p", String(p.client), "-js", "-sd", dir, "--server_name", name, "--cluster_name", clusterName, "--cluster", `nats://127.0.0.1:${p.route}`, "--routes", routes];
-      const child = spawn(bin, args, { stdio: "ignore" });
-      nodes.push({
+      const node: NatsClusterNode = {
         name,
         url: `nats://127.0.0.1:${p.client}`,
         port: p.client,
-        process: child,
-        stop: async () => {
+        process: spawn(bin, args, { stdio: "ignore" }),
+        kill: async () => {
+          const child = node.process;
           if (child.exitCode === null && child.signalCode === null) {
             const exited = new Promise((r) => child.once("exit", r));
             child.kill("SIGKILL");
             await exited;
           }
+        },
+        restart: async () => {
+          await node.kill();
+          node.process = spawn(bin, args, { stdio: "ignore" });
+        },
+        stop: async () => {
+          await node.kill();
           rmSync(dir, { recursive: true, force: true });
         },
-      });
+      };
+      nodes.push(node);
     }
     const url = nodes.map((node) => node.url).join(",");
     await untilMetaLeader(url, timeoutMs);
