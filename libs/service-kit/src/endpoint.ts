@@ -5,6 +5,7 @@ import { Headers, MeridianError, validate, type Principal } from "@meridian/cont
 import { runWithContext, saneCorrelationId } from "./context.js";
 import { databaseUnavailable } from "./db.js";
 import type { Logger } from "./logger.js";
+import type { ServiceMetrics } from "./metrics.js";
 
 export interface HandlerInput<T> {
   data: T;
@@ -70,6 +71,7 @@ export function serveEndpoint<T, R>(
   queue: string,
   logger: Logger,
   def: EndpointDefinition<T, R>,
+  metrics?: ServiceMetrics,
 ): { subscription: Subscription; stats: EndpointStats } {
   const stats: EndpointStats = { subject: def.subject, requests: 0, errors: 0, total_ms: 0 };
   const handle = async (msg: Msg): Promise<void> => {
@@ -98,8 +100,12 @@ export function serveEndpoint<T, R>(
         if (known) logger.info("request refused", { code: error.code, reason: error.message });
         else logger.error("request failed", { error: err });
         reply(msg, correlationId, undefined, error);
+        metrics?.natsRequestErrors.inc({ subject: def.subject, code: error.code });
       } finally {
-        stats.total_ms += performance.now() - started;
+        const ms = performance.now() - started;
+        stats.total_ms += ms;
+        metrics?.natsRequests.inc({ subject: def.subject });
+        metrics?.natsRequestDuration.observe({ subject: def.subject }, ms / 1000);
       }
     });
   };

@@ -12,3 +12,5 @@ export * from "./jetstream.js";
 export * from "./signing-keys.js";
 export * from "./batcher.js";
 export * from "./retry.js";
+export * from "./metrics.js";
+export * from "./ops.js";

@@ -7,6 +7,8 @@ import {
   serveHealth,
   type Logger,
   serviceLogger,
+  ServiceMetrics,
+  startOpsServer,
   type ServiceOptions,
   type RunningService,
   migrateSchema,
@@ -65,26 +67,26 @@ export async function start(config: Readonly<AuthConfig>, options: StartOptions 
     await ensureAdmin(deps, { username: config.ADMIN_USERNAME, email: config.ADMIN_EMAIL, password: config.ADMIN_PASSWORD });
   }
 
-  const subscriptions = authHandlers(deps).map((def) => serveEndpoint(nc, ServiceNames.auth, logger, def).subscription);
+  const metrics = new ServiceMetrics(ServiceNames.auth);
+  const checks = { postgres: database.ping, nats: async () => void (await nc.flush()) };
+  const subscriptions = authHandlers(deps).map((def) => serveEndpoint(nc, ServiceNames.auth, logger, def, metrics).subscription);
   subscriptions.push(
-    serveHealth(nc, {
-      subject: Subjects.auth.health,
-      service: ServiceNames.auth,
-      version: VERSION,
-      logger,
-      checks: { postgres: database.ping },
-    }).subscription,
+    serveHealth(nc, { subject: Subjects.auth.health, service: ServiceNames.auth, version: VERSION, logger, checks, metrics }).subscription,
   );
+  const ops = await startOpsServer({ port: config.METRICS_PORT, host: config.METRICS_HOST, metrics, checks, logger, version: VERSION });
   logger.info("auth service started", { version: VERSION });
 
   return {
     logger,
+    ops,
     graceMs: config.SHUTDOWN_GRACE_MS,
     stop: async () => {
+      ops.shuttingDown();
       // drain() stops intake and lets in-flight handlers reply before the connection closes.
       await nc.drain();
       await deps.keyUses.flush();
       await database.close();
+      await ops.close();
     },
   };
 }

@@ -37,6 +37,7 @@ export class Delivery {
     private readonly io: Server,
     private readonly logger: Logger,
     private readonly maxBuffered: number,
+    private readonly counters?: { relayed(): void; delivered(): void },
   ) {}
 
   deliver(socket: Socket, event: RelayedTaskEvent): boolean {
@@ -54,6 +55,7 @@ export class Delivery {
       return false;
     }
     socket.emit(SocketEvents.taskEvent, event);
+    this.counters?.delivered();
     this.markSent(state, event);
     return true;
   }
@@ -88,6 +90,7 @@ export class Delivery {
 
   /** Every local socket that should see this event: its owner's, the task's and the agent's rooms. */
   relay(event: RelayedTaskEvent): number {
+    this.counters?.relayed();
     const nsp = this.io.of("/");
     const ids = new Set<string>();
     for (const room of [rooms.user(event.owner_id), rooms.task(event.task_id), rooms.agent(event.agent)]) {
