@@ -14,3 +14,4 @@ export * from "./batcher.js";
 export * from "./retry.js";
 export * from "./metrics.js";
 export * from "./ops.js";
+export * from "./pruner.js";

@@ -9,6 +9,8 @@ import {
   serviceLogger,
   ServiceMetrics,
   startOpsServer,
+  startPruner,
+  Counter,
   type ServiceOptions,
   type RunningService,
   migrateSchema,
@@ -23,6 +25,7 @@ import { createPasswordHasher } from "./domain/password.js";
 import { createTokenSigner } from "./domain/token-signer.js";
 import { authHandlers } from "./handlers/index.js";
 import { migrations, SCHEMA } from "./migrations/index.js";
+import { refreshTokensStep, RETENTION_LOCK } from "./retention/token-retention.js";
 import type { AuthDatabase } from "./store/tables.js";
 
 export const VERSION = "0.1.0";
@@ -74,6 +77,18 @@ export async function start(config: Readonly<AuthConfig>, options: StartOptions 
     serveHealth(nc, { subject: Subjects.auth.health, service: ServiceNames.auth, version: VERSION, logger, checks, metrics }).subscription,
   );
   const ops = await startOpsServer({ port: config.METRICS_PORT, host: config.METRICS_HOST, metrics, checks, logger, version: VERSION });
+  const pruned = new Counter({ name: "meridian_retention_pruned_total", help: "Rows removed by retention, by kind", labelNames: ["kind"], registers: [metrics.registry] });
+  const pruner =
+    config.REVOKED_TOKEN_RETENTION_DAYS > 0
+      ? startPruner({
+          pool: database.pool,
+          lockKey: RETENTION_LOCK,
+          intervalMs: config.RETENTION_INTERVAL_MS,
+          steps: [refreshTokensStep(config.REVOKED_TOKEN_RETENTION_DAYS)],
+          logger,
+          onPruned: (kind, n) => pruned.inc({ kind }, n),
+        })
+      : undefined;
   logger.info("auth service started", { version: VERSION });
 
   return {
@@ -82,6 +97,7 @@ export async function start(config: Readonly<AuthConfig>, options: StartOptions 
     graceMs: config.SHUTDOWN_GRACE_MS,
     stop: async () => {
       ops.shuttingDown();
+      await pruner?.stop();
       // drain() stops intake and lets in-flight handlers reply before the connection closes.
       await nc.drain();
       await deps.keyUses.flush();

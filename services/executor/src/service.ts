@@ -11,7 +11,9 @@ import {
   serviceLogger,
   ServiceMetrics,
   startOpsServer,
+  startPruner,
   untilReady,
+  Counter,
   type Logger,
   type RunningService,
   type ServiceOptions,
@@ -28,6 +30,7 @@ import { migrations, SCHEMA } from "./migrations/index.js";
 import { ensureTaskStreams } from "./queue/task-queue.js";
 import { TaskRunner } from "./queue/task-runner.js";
 import { ExecutorMetrics } from "./metrics.js";
+import { deletedAgentConsumersStep, finishedTasksStep, RETENTION_LOCK } from "./retention/task-retention.js";
 import { builtInRuntimes } from "./runtimes/index.js";
 import type { Runtime } from "./runtimes/runtime.js";
 import type { ExecutorDatabase } from "./store/tables.js";
@@ -94,6 +97,15 @@ export async function start(config: Readonly<ExecutorConfig>, options: StartOpti
   };
   subscriptions.push(serveHealth(nc, { subject: Subjects.executor.health, service: ServiceNames.executor, version: VERSION, logger, checks, metrics }).subscription);
   const ops = await startOpsServer({ port: config.METRICS_PORT, host: config.METRICS_HOST, metrics, checks, logger, version: VERSION });
+  const pruned = new Counter({ name: "meridian_retention_pruned_total", help: "Rows and consumers removed by retention, by kind", labelNames: ["kind"], registers: [metrics.registry] });
+  const pruner = startPruner({
+    pool: database.pool,
+    lockKey: RETENTION_LOCK,
+    intervalMs: config.RETENTION_INTERVAL_MS,
+    steps: [...(config.TASK_RETENTION_DAYS > 0 ? [finishedTasksStep(config.TASK_RETENTION_DAYS)] : []), deletedAgentConsumersStep(deps)],
+    logger,
+    onPruned: (kind, n) => pruned.inc({ kind }, n),
+  });
   logger.info("executor service started", { version: VERSION, executor_id: config.EXECUTOR_ID, consume: config.CONSUME });
 
   return {
@@ -103,6 +115,7 @@ export async function start(config: Readonly<ExecutorConfig>, options: StartOpti
     stop: async () => {
       ops.shuttingDown();
       for (const s of subscriptions) s.unsubscribe();
+      await pruner.stop();
       await runner?.stop();
       await deps.relay.flush();
       await nc.drain();
