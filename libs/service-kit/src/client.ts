@@ -1,4 +1,4 @@
-import { errors, headers as natsHeaders, type NatsConnection } from "@nats-io/transport-node";
+import { errors, headers as natsHeaders, type Msg, type NatsConnection } from "@nats-io/transport-node";
 import { Headers, MeridianError, type ErrorPayload, type Principal } from "@meridian/contracts";
 import { currentContext } from "./context.js";
 
@@ -37,14 +37,19 @@ export async function requestJson<R>(nc: NatsConnection, subject: string, body: 
   } catch (err) {
     throw fromNatsError(err) ?? err;
   }
-  if (msg.headers?.get(Headers.serviceErrorCode)) {
-    let payload: Partial<ErrorPayload> | undefined;
-    try {
-      payload = msg.json<ErrorPayload>();
-    } catch {
-      payload = undefined;
-    }
-    throw MeridianError.fromPayload(payload);
-  }
+  const refused = serviceErrorOf(msg);
+  if (refused) throw refused;
   return msg.json<R>();
+}
+
+/** The MeridianError a reply carries in the standard `Nats-Service-Error` headers, if it is one. */
+export function serviceErrorOf(msg: Msg): MeridianError | undefined {
+  if (!msg.headers?.get(Headers.serviceErrorCode)) return undefined;
+  let payload: Partial<ErrorPayload> | undefined;
+  try {
+    payload = msg.json<ErrorPayload>();
+  } catch {
+    payload = undefined;
+  }
+  return MeridianError.fromPayload(payload);
 }

@@ -1,7 +1,6 @@
 import { expect } from "chai";
 import { sql } from "kysely";
-import { jetstream, type JsMsg } from "@nats-io/jetstream";
-import { agentEventSubject, Streams, Subjects, type AgentEvent, type AgentView, type Principal } from "@meridian/contracts";
+import { Subjects, type AgentEvent, type AgentView, type Principal } from "@meridian/contracts";
 import { MemoryTransport } from "@meridian/service-kit";
 import { refusal } from "@meridian/service-kit/testing";
 import { start } from "../src/service.js";
@@ -16,18 +15,7 @@ describe("agent-registry events and their commit", function () {
   const create = (principal: Principal, body: Record<string, unknown>) => ctx.request<AgentView>(Subjects.agents.create, body, { principal });
   const update = (principal: Principal, body: Record<string, unknown>) => ctx.request<AgentView>(Subjects.agents.update, body, { principal });
 
-  async function eventCount(name: string): Promise<number> {
-    const info = await ctx.jsm.streams.info(Streams.agentEvents.name, { subjects_filter: agentEventSubject(name) });
-    return info.state.subjects?.[agentEventSubject(name)] ?? 0;
-  }
 
-  async function allEvents(name: string, expected: number): Promise<JsMsg[]> {
-    const consumer = await jetstream(ctx.nc).consumers.get(Streams.agentEvents.name, { filter_subjects: agentEventSubject(name) });
-    const messages: JsMsg[] = [];
-    for await (const m of await consumer.fetch({ max_messages: expected, expires: 3000 })) messages.push(m);
-    await consumer.delete().catch(() => undefined);
-    return messages;
-  }
 
   const outboxRows = (name: string) => ctx.database.db.selectFrom("agent_event_outbox").selectAll().where("agent_name", "=", name).execute();
 
@@ -60,7 +48,7 @@ describe("agent-registry events and their commit", function () {
     } finally {
       await restore();
     }
-    expect(await eventCount(name)).to.equal(0);
+    expect(await ctx.eventCount(name)).to.equal(0);
     expect(await outboxRows(name)).to.deep.equal([]);
     expect((await refusal(ctx.request(Subjects.agents.get, { name }, { principal: owner }))).code).to.equal("NOT_FOUND");
   });
@@ -75,7 +63,7 @@ describe("agent-registry events and their commit", function () {
     } finally {
       await restore();
     }
-    expect(await eventCount(name)).to.equal(1);
+    expect(await ctx.eventCount(name)).to.equal(1);
     expect(await ctx.request<AgentView>(Subjects.agents.get, { name }, { principal: owner })).to.deep.include({ concurrency: 4, version: 1 });
   });
 
@@ -83,9 +71,9 @@ describe("agent-registry events and their commit", function () {
     const owner = principalFor("user");
     const name = agentName();
     const created = await create(owner, { name, runtime: "echo" });
-    expect(await eventCount(name)).to.equal(1);
+    expect(await ctx.eventCount(name)).to.equal(1);
     expect(await outboxRows(name)).to.deep.equal([]);
-    const [msg] = await allEvents(name, 1);
+    const [msg] = await ctx.allEvents(name, 1);
     expect(msg!.json<AgentEvent>()).to.deep.include({ type: "agent.created", agent: created });
     expect(msg!.headers?.get("Nats-Msg-Id")).to.equal(`${name}:1:agent.created`);
   });
@@ -99,7 +87,7 @@ describe("agent-registry events and their commit", function () {
       await create(owner, { name, runtime: "echo" });
       const updates = await Promise.all(Array.from({ length: 16 }, (_, i) => update(owner, { name, concurrency: i + 1 })));
       expect(updates.map((u) => u.version).sort((a, b) => a - b)).to.deep.equal(Array.from({ length: 16 }, (_, i) => i + 2));
-      const events = (await allEvents(name, 17)).map((m) => m.json<AgentEvent>());
+      const events = (await ctx.allEvents(name, 17)).map((m) => m.json<AgentEvent>());
       expect(events.map((e) => e.agent.version)).to.deep.equal(Array.from({ length: 17 }, (_, i) => i + 1));
       expect(await outboxRows(name)).to.deep.equal([]);
       const servedBySecond = secondLogs.lines.filter((l) => l.message === "agent.updated" && l.agent === name).length;

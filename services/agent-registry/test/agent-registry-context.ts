@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
-import type { Principal, Role, Scope } from "@meridian/contracts";
+import { jetstream, jetstreamManager, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
+import { agentEventSubject, Streams, type Principal, type Role, type Scope } from "@meridian/contracts";
 import { scopesForRoles } from "@meridian/contracts";
 import { createDatabase, createLogger, type Database } from "@meridian/service-kit";
 import { ServiceTestContext, testInfra, uniqueName } from "@meridian/service-kit/testing";
@@ -39,6 +39,21 @@ export class AgentRegistryTestContext extends ServiceTestContext {
   override async stop(): Promise<void> {
     await super.stop();
     await this.database?.close();
+  }
+
+  /** How many events of this agent the stream holds. */
+  async eventCount(name: string): Promise<number> {
+    const info = await this.jsm.streams.info(Streams.agentEvents.name, { subjects_filter: agentEventSubject(name) });
+    return info.state.subjects?.[agentEventSubject(name)] ?? 0;
+  }
+
+  /** Up to `expected` events of this agent from the stream, in order. */
+  async allEvents(name: string, expected: number): Promise<JsMsg[]> {
+    const consumer = await jetstream(this.nc).consumers.get(Streams.agentEvents.name, { filter_subjects: agentEventSubject(name) });
+    const messages: JsMsg[] = [];
+    for await (const m of await consumer.fetch({ max_messages: expected, expires: 3000 })) messages.push(m);
+    await consumer.delete().catch(() => undefined);
+    return messages;
   }
 }
 

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { refusal } from "@meridian/service-kit/testing";
-import { jetstream, StorageType, type JsMsg } from "@nats-io/jetstream";
+import { StorageType } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/transport-node";
 import {
   agentEventSubject,
@@ -42,18 +42,7 @@ describe("agent-registry service over NATS", function () {
     return { event: msg!.json<AgentEvent>(), headers: msg!.header };
   }
 
-  async function eventCount(name: string): Promise<number> {
-    const info = await ctx.jsm.streams.info(Streams.agentEvents.name, { subjects_filter: agentEventSubject(name) });
-    return info.state.subjects?.[agentEventSubject(name)] ?? 0;
-  }
 
-  async function allEvents(name: string, expected: number): Promise<JsMsg[]> {
-    const consumer = await jetstream(ctx.nc).consumers.get(Streams.agentEvents.name, { filter_subjects: agentEventSubject(name) });
-    const messages: JsMsg[] = [];
-    for await (const m of await consumer.fetch({ max_messages: expected, expires: 3000 })) messages.push(m);
-    await consumer.delete().catch(() => undefined);
-    return messages;
-  }
 
   describe("create", () => {
     it("when a valid agent is created, then defaults are applied and the caller owns it at version 1", async () => {
@@ -476,7 +465,7 @@ describe("agent-registry service over NATS", function () {
       expect(last.event.agent).to.deep.include({ name, version: 3 });
       expect(last.headers.get(Headers.correlationId)).to.equal("corr-agents-delete");
 
-      const messages = await allEvents(name, 3);
+      const messages = await ctx.allEvents(name, 3);
       expect(messages.map((m) => m.json<AgentEvent>().type)).to.deep.equal(["agent.created", "agent.updated", "agent.deleted"]);
       expect(messages.map((m) => m.subject)).to.deep.equal(Array(3).fill(agentEventSubject(name)));
     });
@@ -488,7 +477,7 @@ describe("agent-registry service over NATS", function () {
       await refused(update(principalFor("user"), { name, enabled: false }));
       await refused(create(owner, { name, runtime: "echo" }));
       await refused(remove(principalFor("readonly"), name));
-      expect(await eventCount(name)).to.equal(1);
+      expect(await ctx.eventCount(name)).to.equal(1);
       expect((await lastEvent(name)).event.type).to.equal("agent.created");
     });
 

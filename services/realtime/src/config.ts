@@ -12,6 +12,10 @@ export interface RealtimeConfig extends CommonConfig {
   REPLICA_ID: string;
   /** A socket with more queued packets than this is too slow: it is disconnected and may resume with `since`. */
   SLOW_CLIENT_MAX_BUFFERED: number;
+  /** A task's later event waits this long for a missing one before the stream's history is read for it. */
+  REORDER_HOLD_MS: number;
+  /** A missing event not found after this long: the later ones go out without it. */
+  REORDER_MAX_HOLD_MS: number;
 }
 
 const schema = Joi.object<RealtimeConfig>({
@@ -24,6 +28,8 @@ const schema = Joi.object<RealtimeConfig>({
   JWT_AUDIENCE: Joi.string().default("meridian-api"),
   REPLICA_ID: Joi.string().pattern(/^[A-Za-z0-9_-]{1,64}$/).default(`${hostname()}-${process.pid}`.replace(/[^A-Za-z0-9_-]/g, "-")),
   SLOW_CLIENT_MAX_BUFFERED: Joi.number().integer().min(10).max(1_000_000).default(1000),
+  REORDER_HOLD_MS: Joi.number().integer().min(10).max(60_000).default(250),
+  REORDER_MAX_HOLD_MS: Joi.number().integer().min(Joi.ref("REORDER_HOLD_MS")).max(600_000).default(15_000),
 });
 
 export function loadRealtimeConfig(env: Record<string, string | undefined> = process.env): Readonly<RealtimeConfig> {

@@ -7,7 +7,6 @@ import { MeridianError, ServiceNames, SocketEvents, Subjects } from "@meridian/c
 import {
   connectNats,
   jetstream,
-  jetstreamManager,
   RevokedSessions,
   runWithContext,
   saneCorrelationId,
@@ -22,9 +21,11 @@ import {
 import type { RealtimeConfig } from "./config.js";
 import { authenticate } from "./domain/handshake.js";
 import { subscribeHandler, unsubscribeHandler } from "./handlers/subscribe.handler.js";
-import { Delivery, endSession, rooms, stateOf, type SocketState } from "./relay/delivery.js";
+import { batchWrites, Delivery, endSession, rooms, stateOf, type SocketState } from "./relay/delivery.js";
+import { taskHistory } from "./relay/history.js";
 import { LiveRelay } from "./relay/live-relay.js";
 import { realtimeMetrics } from "./metrics.js";
+import { TaskSequencer } from "./relay/sequencer.js";
 
 export const VERSION = "0.1.0";
 
@@ -41,7 +42,6 @@ export async function start(config: Readonly<RealtimeConfig>, options: StartOpti
   const logger = serviceLogger(ServiceNames.realtime, config.LOG_LEVEL, options);
   const nc = await connectNats({ url: config.NATS_URL, name: `${ServiceNames.realtime}-${config.REPLICA_ID}`, logger });
   const js = jetstream(nc);
-  const jsm = await jetstreamManager(nc);
   const revoked = await RevokedSessions.open(nc);
   const keys = new SigningKeyCache(nc, config.NATS_REQUEST_TIMEOUT_MS);
 
@@ -67,7 +67,16 @@ export async function start(config: Readonly<RealtimeConfig>, options: StartOpti
 
   const metrics = new ServiceMetrics(ServiceNames.realtime);
   const delivery = new Delivery(io, logger, config.SLOW_CLIENT_MAX_BUFFERED, realtimeMetrics(metrics, io));
-  const relay = new LiveRelay({ js, jsm, logger, replicaId: config.REPLICA_ID, delivery });
+  const sequencer = new TaskSequencer({
+    holdMs: config.REORDER_HOLD_MS,
+    maxHoldMs: config.REORDER_MAX_HOLD_MS,
+    maxHeldPerTask: config.SLOW_CLIENT_MAX_BUFFERED,
+    maxTasks: 50_000,
+    history: (taskId) => taskHistory(js, taskId),
+    release: (event) => void delivery.relay(event),
+    logger,
+  });
+  const relay = new LiveRelay({ js, logger, sequencer });
 
   io.use((socket, next) => {
     const auth = socket.handshake.auth as { token?: unknown; apiKey?: unknown };
@@ -101,10 +110,11 @@ export async function start(config: Readonly<RealtimeConfig>, options: StartOpti
 
   io.on("connection", (socket: Socket) => {
     const state = stateOf(socket);
+    batchWrites(socket);
     const correlationId = saneCorrelationId(socket.handshake.headers["x-correlation-id"]);
     runWithContext({ correlationId }, () => logger.info("socket connected", { socket_id: socket.id, user_id: state.principal.sub }));
     void socket.join([rooms.user(state.principal.sub), ...(state.principal.sid ? [rooms.session(state.principal.sid)] : [])]);
-    const deps = { nc, js, delivery, logger, timeoutMs: config.NATS_REQUEST_TIMEOUT_MS };
+    const deps = { nc, js, delivery, sequencer, logger, timeoutMs: config.NATS_REQUEST_TIMEOUT_MS };
     socket.on(SocketEvents.subscribe, subscribeHandler(socket, deps));
     socket.on(SocketEvents.unsubscribe, unsubscribeHandler(socket));
     socket.on("disconnect", (reason) => {
@@ -121,7 +131,7 @@ export async function start(config: Readonly<RealtimeConfig>, options: StartOpti
     }
   });
 
-  relay.start();
+  await relay.start();
   const checks = {
     nats: async () => void (await nc.flush()),
     redis: async () => void (await pub.ping()),
@@ -148,6 +158,7 @@ export async function start(config: Readonly<RealtimeConfig>, options: StartOpti
     stop: async () => {
       ops.shuttingDown();
       relay.stop();
+      sequencer.stop();
       revocations.stop();
       health.unsubscribe();
       await new Promise<void>((resolve) => io.close(() => resolve()));

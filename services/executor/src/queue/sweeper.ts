@@ -7,7 +7,7 @@ import { agentQueues, ensureAgentConsumer } from "./task-queue.js";
 import type { WorkerPool } from "./worker-pool.js";
 
 /** An event or queue message unconfirmed for this long was left behind; younger ones are normally in flight. */
-const OUTBOX_GRACE_MS = 2000;
+const OUTBOX_GRACE_MS = 5000;
 /** A queued, due task whose agent's queue holds no message at all for this long has lost its message. */
 const LOST_MESSAGE_GRACE_MS = 5000;
 /** Analytics fold tasks up to this long ago into the hourly rollups (rows still committing are not skipped). */

@@ -1,7 +1,7 @@
 import { Router, type RequestHandler, type Response } from "express";
 import { headers as natsHeaders, type Msg, type NatsConnection } from "@nats-io/transport-node";
-import { EXPORT_COLUMNS, Headers, MeridianError, type ErrorPayload } from "@meridian/contracts";
-import { fromNatsError } from "@meridian/service-kit";
+import { EXPORT_COLUMNS, Headers } from "@meridian/contracts";
+import { fromNatsError, serviceErrorOf } from "@meridian/service-kit";
 import type { RevocationWatch } from "../auth/revocations.js";
 import { authenticate, authorize, type AuthenticateDeps } from "../middleware/authenticate.js";
 import type { Limiter, RateLimitClass } from "../middleware/rate-limit.js";
@@ -10,15 +10,6 @@ import type { RouteSpec } from "./route-table.js";
 
 const JSON_TYPE = "application/json; charset=utf-8";
 
-function serviceError(msg: Msg): MeridianError {
-  let payload: Partial<ErrorPayload> | undefined;
-  try {
-    payload = msg.json<ErrorPayload>();
-  } catch {
-    payload = undefined;
-  }
-  return MeridianError.fromPayload(payload);
-}
 
 /**
  * Forward one validated call to its owning service. The reply is already the JSON body, so its bytes go out
@@ -41,7 +32,8 @@ function forward(route: RouteSpec, nc: NatsConnection, timeoutMs: number, revoca
       // Logout, refresh-token reuse and key revocation write the revocation bucket before replying.
       if (route.revokes) await revocations.caughtUp().catch(() => undefined);
     }
-    if (msg.headers?.get(Headers.serviceErrorCode)) throw serviceError(msg);
+    const refused = serviceErrorOf(msg);
+    if (refused) throw refused;
     if (route.success.status === 204) {
       res.status(204).end();
       return;
@@ -75,7 +67,8 @@ function streamPages(route: RouteSpec, nc: NatsConnection, timeoutMs: number): R
       } catch (err) {
         throw fromNatsError(err) ?? err;
       }
-      if (msg.headers?.get(Headers.serviceErrorCode)) throw serviceError(msg);
+      const refused = serviceErrorOf(msg);
+      if (refused) throw refused;
       return msg.json<{ items: Record<string, unknown>[]; next: string | null }>();
     };
     let closed = false;

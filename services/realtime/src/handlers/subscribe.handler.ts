@@ -14,11 +14,13 @@ import {
 import { requestJson, type JetStreamClient, type Logger } from "@meridian/service-kit";
 import { rooms, stateOf, type Delivery } from "../relay/delivery.js";
 import { taskHistory } from "../relay/history.js";
+import type { TaskSequencer } from "../relay/sequencer.js";
 
 export interface SubscribeDeps {
   nc: NatsConnection;
   js: JetStreamClient;
   delivery: Delivery;
+  sequencer: TaskSequencer;
   logger: Logger;
   timeoutMs: number;
 }
@@ -31,7 +33,8 @@ const refusal = (err: unknown): SubscribeAck => {
 /**
  * `subscribe { taskId, since? }`: the executor decides (every time) whether the caller may see the
  * task; then the socket joins the task's room, gets what it missed after `since` from the stream's
- * history in order, then live events, with nothing missing and nothing twice.
+ * history in order (up to the first gap the relay is still waiting to fill), then live events, with
+ * nothing missing and nothing twice.
  */
 export function subscribeHandler(socket: Socket, deps: SubscribeDeps) {
   return async (payload: unknown, ack?: (answer: SubscribeAck) => void): Promise<void> => {
@@ -59,7 +62,7 @@ export function subscribeHandler(socket: Socket, deps: SubscribeDeps) {
           }
           const buffered = state.replaying.get(taskId) ?? [];
           state.replaying.delete(taskId);
-          replayed = deps.delivery.replay(socket, taskId, value.since, [...history, ...buffered]);
+          replayed = deps.delivery.replay(socket, taskId, value.since, [...history, ...buffered], deps.sequencer.releasedBefore(taskId));
         }
       } finally {
         const buffered = state.replaying.get(taskId) ?? [];

@@ -2,7 +2,9 @@ import { DeliverPolicy } from "@nats-io/jetstream";
 import { Streams, taskEventFilter, type RelayedTaskEvent, type TaskEvent } from "@meridian/contracts";
 import type { JetStreamClient } from "@meridian/service-kit";
 
-/** One task's events as the stream still keeps them, oldest first, with their stream sequence. */
+const BATCH = 500;
+
+/** One task's events as the stream still keeps them, in stream order, with their stream sequence. */
 export async function taskHistory(js: JetStreamClient, taskId: string): Promise<RelayedTaskEvent[]> {
   // A single filter subject (not a list) keeps this working on nats-server 2.9.
   const consumer = await js.consumers.get(Streams.taskEvents.name, {
@@ -13,10 +15,13 @@ export async function taskHistory(js: JetStreamClient, taskId: string): Promise<
   try {
     let pending = (await consumer.info(true)).num_pending;
     while (pending > 0) {
-      const msg = await consumer.next({ expires: 2000 });
-      if (!msg) break;
-      events.push({ ...msg.json<TaskEvent>(), stream_seq: msg.seq });
-      pending = msg.info.pending;
+      let got = 0;
+      for await (const msg of await consumer.fetch({ max_messages: Math.min(pending, BATCH), expires: 2000 })) {
+        events.push({ ...msg.json<TaskEvent>(), stream_seq: msg.seq });
+        pending = msg.info.pending;
+        got++;
+      }
+      if (got === 0) break;
     }
   } finally {
     await consumer.delete().catch(() => undefined);
