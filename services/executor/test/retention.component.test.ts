@@ -17,6 +17,7 @@ describe("executor: retention (finished tasks, consumers of deleted agents, one 
   const ctx = new ExecutorTestContext();
   const database = createDatabase<ExecutorDatabase>({ connectionString: testInfra.databaseUrl, schema: SCHEMA, poolSize: 4, logger });
   const pruners: Pruner[] = [];
+  const inserted: string[] = [];
   let jsm: JetStreamManager;
 
   before(async () => {
@@ -28,6 +29,8 @@ describe("executor: retention (finished tasks, consumers of deleted agents, one 
   });
   after(async () => {
     for (const p of pruners) await p.stop();
+    // Rows made up here (queued and running ones of agents that never existed) must not reach later suites' sweepers.
+    await database.pool.query(`delete from tasks where id = any($1::uuid[])`, [inserted]);
     await database.close();
     await ctx.stop();
   });
@@ -41,6 +44,7 @@ describe("executor: retention (finished tasks, consumers of deleted agents, one 
   /** A task row as the engine leaves it, finished (or not) `daysAgo` days ago, with a log line and an outbox row. */
   async function task(status: string, daysAgo: number, finished = true): Promise<string> {
     const id = randomUUID();
+    inserted.push(id);
     await database.pool.query(
       `insert into tasks (id, agent, agent_id, owner_id, status, max_attempts, timeout_ms, backoff_ms, correlation_id, idempotency_key, created_at, finished_at)
        values ($1, 'ret', $2, $3, $4, 3, 1000, '{100}', 'c', $5, now() - make_interval(days => $6 + 1), case when $7 then now() - make_interval(days => $6) end)`,
