@@ -62,6 +62,27 @@ function reply(msg: Msg, correlationId: string, body: unknown, error?: MeridianE
   msg.respond(JSON.stringify(error ? error.toPayload() : body ?? null), { headers: h });
 }
 
+/** Requests being handled, per connection: shutdown waits for them before draining the connection. */
+const inFlight = new WeakMap<NatsConnection, Set<Promise<void>>>();
+
+/**
+ * Wait (at most `timeoutMs`) until every request the endpoints on `nc` took is answered. Call it after their
+ * subscriptions stopped taking requests and before `nc.drain()`: drain does not wait for async handlers, and a
+ * reply after it, or a query after the pool closed, would be lost. True when all were answered in time.
+ */
+export async function endpointsSettled(nc: NatsConnection, timeoutMs: number): Promise<boolean> {
+  const pending = inFlight.get(nc);
+  if (!pending || pending.size === 0) return true;
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+  const settled = Promise.allSettled([...pending]).then(() => true as const);
+  try {
+    return await Promise.race([settled, timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * The one wrapper around every request/reply handler: decode, validate, run inside the caller's
  * correlation context, encode, map errors, log and count. Replicas share a queue group.
@@ -116,7 +137,13 @@ export function serveEndpoint<T, R>(
         logger.error("subscription error", { subject: def.subject, error: err });
         return;
       }
-      void handle(msg);
+      const pending = inFlight.get(nc) ?? new Set<Promise<void>>();
+      inFlight.set(nc, pending);
+      const done = handle(msg);
+      pending.add(done);
+      void done
+        .catch((err: unknown) => logger.error("request handling failed", { subject: def.subject, error: err }))
+        .finally(() => pending.delete(done));
     },
   });
   return { subscription, stats };

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { MeridianError } from "@meridian/contracts";
-import { createLogger, requestJson, serveEndpoint, ServiceMetrics, startOpsServer, type OpsServer } from "../src/index.js";
+import { createLogger, endpointsSettled, requestJson, serveEndpoint, ServiceMetrics, startOpsServer, type OpsServer } from "../src/index.js";
 import { testInfra, uniqueName } from "../src/testing.js";
 
 const logger = createLogger({ service: "test", silent: true });
@@ -71,5 +71,18 @@ describe("service kit: ops server and endpoint metrics", function () {
     expect(stopping.status).to.equal(503);
     expect(((await stopping.json()) as { failing: string[] }).failing).to.deep.equal(["shutdown"]);
     expect((await fetch(`${ops.url}/healthz`)).status).to.equal(200);
+  });
+
+  it("when intake stops while a request is being handled, then endpointsSettled waits for its reply before the connection drains", async () => {
+    const own = await connect({ servers: testInfra.natsUrl });
+    const subject = `kit.${uniqueName("ops")}.slow`;
+    const { subscription } = serveEndpoint(own, "kit", logger, { subject, handler: () => new Promise((r) => setTimeout(() => r({ late: true }), 300)) });
+    await own.flush();
+    const reply = requestJson<{ late: boolean }>(nc, subject, {}, { timeoutMs: 5000 });
+    await new Promise((r) => setTimeout(r, 50));
+    await subscription.drain();
+    expect(await endpointsSettled(own, 5000)).to.equal(true);
+    await own.drain();
+    expect(await reply).to.deep.equal({ late: true });
   });
 });

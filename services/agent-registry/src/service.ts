@@ -3,6 +3,7 @@ import { ServiceNames, Subjects } from "@meridian/contracts";
 import {
   connectNats,
   createDatabase,
+  endpointsSettled,
   serveEndpoint,
   serveHealth,
   type Logger,
@@ -64,7 +65,9 @@ export async function start(config: Readonly<AgentRegistryConfig>, options: Star
       ops.shuttingDown();
       // The republisher's round in flight ends first: it needs the connection. Events it leaves stay in the outbox.
       await republisher.stop();
-      // drain() stops intake and lets in-flight handlers reply before the connection closes.
+      // Stop intake, let the requests taken reply (drain() alone does not wait for async handlers), then close.
+      await Promise.all(subscriptions.map((s) => s.drain()));
+      await endpointsSettled(nc, config.SHUTDOWN_GRACE_MS);
       await nc.drain();
       await database.close();
       await ops.close();

@@ -2,6 +2,7 @@ import { ServiceNames, Subjects } from "@meridian/contracts";
 import {
   connectNats,
   createDatabase,
+  endpointsSettled,
   RevokedSessions,
   serveEndpoint,
   serveHealth,
@@ -98,7 +99,9 @@ export async function start(config: Readonly<AuthConfig>, options: StartOptions 
     stop: async () => {
       ops.shuttingDown();
       await pruner?.stop();
-      // drain() stops intake and lets in-flight handlers reply before the connection closes.
+      // Stop intake, let the requests taken reply (drain() alone does not wait for async handlers), then close.
+      await Promise.all(subscriptions.map((s) => s.drain()));
+      await endpointsSettled(nc, config.SHUTDOWN_GRACE_MS);
       await nc.drain();
       await deps.keyUses.flush();
       await database.close();

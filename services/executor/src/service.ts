@@ -3,6 +3,7 @@ import {
   connectNats,
   createBatcher,
   createDatabase,
+  endpointsSettled,
   jetstream,
   jetstreamManager,
   migrateSchema,
@@ -116,7 +117,8 @@ export async function start(config: Readonly<ExecutorConfig>, options: StartOpti
       ops.shuttingDown();
       for (const s of subscriptions) s.unsubscribe();
       await pruner.stop();
-      await runner?.stop();
+      // Running tasks and requests already taken (a submit waiting for its outcome) share the grace period.
+      await Promise.all([runner?.stop(), endpointsSettled(nc, config.SHUTDOWN_GRACE_MS)]);
       await deps.relay.flush();
       await nc.drain();
       await database.close();
