@@ -9,5 +9,5 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 bash deploy/infra.sh
 echo "[up] building"
-npx tsc -b
+npm run build --silent
 exec node deploy/run.mjs

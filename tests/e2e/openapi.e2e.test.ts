@@ -35,6 +35,7 @@ describe("e2e: OpenAPI document", function () {
       "patch /api/v1/agents/{name}",
       "delete /api/v1/agents/{name}",
       "get /",
+      "get /api/v1",
       "get /health",
       "get /health/ready",
       "get /api/openapi.json",
@@ -52,9 +53,14 @@ describe("e2e: OpenAPI document", function () {
       "get /api/v1/analytics/agents/{agent}",
       "get /api/v1/analytics/timeseries/{metric}",
       "get /api/v1/analytics/export",
+      "get /api/v1/users",
+      "patch /api/v1/users/{id}",
     ];
     const documented = Object.entries(res.body.paths).flatMap(([path, ops]) => Object.keys(ops).filter((m) => METHODS.includes(m)).map((m) => `${m} ${path}`));
     expect(documented).to.have.members(served);
+    const index = await http<{ resources: Record<string, string> }>(stack.gatewayUrl, "GET", "/api/v1");
+    expect(index.status).to.equal(200);
+    expect(index.body.resources.tasks).to.equal("/api/v1/tasks");
     expect(res.body.tags.map((t) => t.name)).to.include("agents");
     const register = res.body.paths["/api/v1/auth/register"]!.post!;
     expect(register.summary).to.be.a("string");

@@ -16,6 +16,8 @@ export const Subjects = {
     apiKeyList: "meridian.auth.api-keys.list",
     apiKeyRevoke: "meridian.auth.api-keys.revoke",
     apiKeyVerify: "meridian.auth.api-keys.verify",
+    usersList: "meridian.auth.users.list",
+    usersUpdate: "meridian.auth.users.update",
     health: "meridian.auth.health",
   },
   agents: {

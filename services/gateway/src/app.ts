@@ -15,6 +15,7 @@ import { requestContext } from "./middleware/request-context.js";
 import { corsPolicy, securityHeaders } from "./middleware/security.js";
 import { buildOpenApiDocument } from "./openapi/document.js";
 import { routes } from "./routes/route-table.js";
+import { consoleRouter } from "./routes/console.js";
 import { buildRouter } from "./routes/router.js";
 import { systemRouteDocs, systemRouter, taskEventCatalogue } from "./routes/system.js";
 
@@ -78,6 +79,7 @@ export function createApp(deps: AppDeps & { realtime: ProxyHandler }): Express {
     res.json(taskEventCatalogue());
   });
   app.use("/api/docs", swaggerUi.serve, swaggerUi.setup(document, { customSiteTitle: "Meridian API" }));
+  app.use("/console", consoleRouter(config));
   app.use(
     buildRouter(routes, {
       nc: deps.nc,

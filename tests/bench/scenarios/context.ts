@@ -8,6 +8,8 @@ export interface BenchContext {
   token: string;
   ownerId: string;
   nc: NatsConnection;
+  /** The Meridian stack's own database (the executor's schema in it), for scenarios that seed history. */
+  meridianDatabaseUrl?: string;
   /** Admin URL of the local PostgreSQL (database `postgres`); scenarios create and drop their own databases. */
   postgresUrl: string;
   redisHost: string;

@@ -101,3 +101,33 @@ export const ApiKeyIdRequestSchema = Joi.object<ApiKeyIdRequest>({ id: uuid.requ
 
 export interface ApiKeyVerifyRequest { key: string }
 export const ApiKeyVerifyRequestSchema = Joi.object<ApiKeyVerifyRequest>({ key: Joi.string().max(200).required() });
+
+/** A user as an admin manages it. */
+export interface AdminUserView extends UserView { disabled: boolean }
+export const AdminUserViewSchema = (UserViewSchema as Joi.ObjectSchema).keys({ disabled: Joi.boolean().required() });
+export interface AdminUserList { items: AdminUserView[]; total: number; limit: number; offset: number }
+export const AdminUserListSchema = Joi.object<AdminUserList>({ items: Joi.array().items(AdminUserViewSchema), total: Joi.number(), limit: Joi.number(), offset: Joi.number() });
+
+/** PostgreSQL text cannot hold NUL: refuse it as bad input rather than fail the query. */
+const noNul = (value: string) => {
+  if (value.includes(String.fromCharCode(0))) throw new Error("must not contain NUL");
+  return value;
+};
+
+export interface ListUsersRequest { q?: string; limit: number; offset: number }
+export const ListUsersRequestSchema = Joi.object<ListUsersRequest>({
+  q: Joi.string().trim().min(1).max(100).custom(noNul).description("Text in the username or email"),
+  limit: Joi.number().integer().min(1).max(100).default(20),
+  offset: Joi.number().integer().min(0).max(100_000).default(0),
+});
+
+/** Roles replace the user's; `disabled: true` also ends every session and API key of the user at once. */
+export interface UpdateUserRequest { id: string; roles?: Role[]; disabled?: boolean }
+export type UpdateUserBody = Omit<UpdateUserRequest, "id">;
+const userChanges = {
+  roles: Joi.array().items(Joi.string().valid(...Roles)).min(1).unique(),
+  disabled: Joi.boolean(),
+};
+export const UpdateUserBodySchema = Joi.object<UpdateUserBody>(userChanges).or("roles", "disabled").example({ disabled: true });
+export const UpdateUserRequestSchema = Joi.object<UpdateUserRequest>({ id: uuid.required(), ...userChanges }).or("roles", "disabled");
+export const UserIdParamsSchema = Joi.object<{ id: string }>({ id: uuid.required() });

@@ -10,6 +10,8 @@ import { meHandler } from "./me.handler.js";
 import { refreshHandler } from "./refresh.handler.js";
 import { registerHandler } from "./register.handler.js";
 import { signingKeysHandler } from "./signing-keys.handler.js";
+import { usersListHandler } from "./users-list.handler.js";
+import { usersUpdateHandler } from "./users-update.handler.js";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const authHandlers = (deps: AuthDeps): Array<EndpointDefinition<any, unknown>> => [
@@ -23,4 +25,6 @@ export const authHandlers = (deps: AuthDeps): Array<EndpointDefinition<any, unkn
   apiKeyListHandler(deps),
   apiKeyRevokeHandler(deps),
   apiKeyVerifyHandler(deps),
+  usersListHandler(deps),
+  usersUpdateHandler(deps),
 ];

@@ -55,3 +55,9 @@ export async function markApiKeysUsed(db: AuthDb, keyIds: string[]): Promise<voi
   if (keyIds.length === 0) return;
   await db.updateTable("api_keys").set({ last_used_at: sql`now()` }).where("id", "in", keyIds).execute();
 }
+
+/** Revoke every live key of a user (a disabled account); their ids, for the revocation bucket. */
+export async function revokeUserApiKeys(db: AuthDb, userId: string): Promise<string[]> {
+  const rows = await db.updateTable("api_keys").set({ revoked_at: sql`now()` }).where("user_id", "=", userId).where("revoked_at", "is", null).returning("id").execute();
+  return rows.map((r) => r.id);
+}

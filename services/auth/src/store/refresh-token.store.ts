@@ -35,3 +35,15 @@ export async function revokeFamily(db: AuthDb, familyId: string, reason: string)
     .executeTakeFirst();
   return Number(result.numUpdatedRows);
 }
+
+/** End every live session of a user (a disabled account): the families, for the revocation bucket. */
+export async function revokeUserFamilies(db: AuthDb, userId: string, reason: string): Promise<string[]> {
+  const rows = await db
+    .updateTable("refresh_tokens")
+    .set({ revoked_at: sql`now()`, revoked_reason: reason })
+    .where("user_id", "=", userId)
+    .where("revoked_at", "is", null)
+    .returning("family_id")
+    .execute();
+  return [...new Set(rows.map((r) => r.family_id))];
+}

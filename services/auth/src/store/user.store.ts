@@ -21,3 +21,25 @@ export async function findUserByLogin(db: AuthDb, login: { username?: string; em
   if (login.email !== undefined) return query.where("email", "=", login.email).executeTakeFirst();
   return undefined;
 }
+
+export async function listUsers(db: AuthDb, filter: { q?: string; limit: number; offset: number }): Promise<{ rows: User[]; total: number }> {
+  let query = db.selectFrom("users");
+  if (filter.q) {
+    const like = `%${filter.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    query = query.where((eb) => eb.or([eb("username", "ilike", like), eb("email", "ilike", like)]));
+  }
+  const [rows, count] = await Promise.all([
+    query.selectAll().orderBy("created_at").orderBy("id").limit(filter.limit).offset(filter.offset).execute(),
+    query.select((eb) => eb.fn.countAll<string>().as("n")).executeTakeFirstOrThrow(),
+  ]);
+  return { rows, total: Number(count.n) };
+}
+
+export async function updateUser(db: AuthDb, id: string, changes: { roles?: Role[]; disabled?: boolean }): Promise<User | undefined> {
+  return db
+    .updateTable("users")
+    .set({ ...changes, updated_at: new Date() })
+    .where("id", "=", id)
+    .returningAll()
+    .executeTakeFirst();
+}

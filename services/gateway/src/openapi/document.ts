@@ -104,6 +104,8 @@ export function buildOpenApiDocument(opts: { version: string; serverUrl: string;
         { name: "api-keys", description: "Keys for scripts and agents" },
         { name: "agents", description: "The agent registry: definitions, runtimes and limits" },
         { name: "tasks", description: "Running agents: the task queue, results, logs, cancellation" },
+        { name: "analytics", description: "Figures of the task history: dashboard, per agent, time series, export" },
+        { name: "users", description: "Account administration (admins)" },
         { name: "system", description: "Health and discovery" },
       ],
       components: {

@@ -21,6 +21,14 @@ export const systemRouteDocs: LocalRouteDoc[] = [
   },
   {
     method: "get",
+    path: "/api/v1",
+    tag: "system",
+    summary: "API index",
+    description: "The v1 resources and where they are documented.",
+    responses: { "200": json("Resources and links", { version: "v1", resources: { tasks: "/api/v1/tasks" }, links: { docs: "/api/docs" } }) },
+  },
+  {
+    method: "get",
     path: "/health",
     tag: "system",
     summary: "Liveness",
@@ -72,6 +80,20 @@ export function systemRouter(deps: SystemDeps): Router {
       name: deps.name,
       version: deps.version,
       links: { docs: "/api/docs", openapi: "/api/openapi.json", events: "/api/events", socket: "/socket.io", health: "/health", ready: "/health/ready", api: "/api/v1" },
+    });
+  });
+  // `GET /` advertises it: the API's own index, its resources and where they are documented.
+  router.get("/api/v1", (_req, res) => {
+    res.json({
+      version: "v1",
+      resources: {
+        auth: "/api/v1/auth",
+        agents: "/api/v1/agents",
+        tasks: "/api/v1/tasks",
+        analytics: "/api/v1/analytics/dashboard",
+        users: "/api/v1/users",
+      },
+      links: { docs: "/api/docs", openapi: "/api/openapi.json", events: "/api/events", console: "/console" },
     });
   });
   router.get("/health", (_req, res) => {
