@@ -33,6 +33,9 @@ export interface CommonConfig {
   NATS_REQUEST_TIMEOUT_MS: number;
   JETSTREAM_REPLICAS: number;
   SHUTDOWN_GRACE_MS: number;
+  /** The ops port (/healthz, /readyz, /metrics); unset = no ops server. */
+  METRICS_PORT?: number;
+  METRICS_HOST: string;
 }
 
 /** Config keys every service shares. */
@@ -44,6 +47,11 @@ export const commonConfig = {
   /** Copies of every stream and KV bucket the services create: 3 on a 3-node JetStream cluster. */
   JETSTREAM_REPLICAS: Joi.number().integer().min(1).max(5).default(1),
   SHUTDOWN_GRACE_MS: Joi.number().integer().min(0).max(600_000).default(10_000),
+  // No default port: five services started on one host (`npm start`) would collide; Kubernetes sets 9464.
+  METRICS_PORT: Joi.number().port().description("Ops HTTP port: /healthz, /readyz, /metrics (unset: off)"),
+  // All interfaces, like the services' HOST: the port is opt-in, and the kubelet and Prometheus reach it by the pod IP.
+  // On a shared host, 127.0.0.1 keeps it local.
+  METRICS_HOST: Joi.string().default("0.0.0.0"),
 };
 
 /** Joi with `csv` ("a, b" → ["a", "b"]) and `jsonArray` ('[{…}]' → [{…}]) types for environment values. */

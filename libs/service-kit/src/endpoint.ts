@@ -5,6 +5,7 @@ import { Headers, MeridianError, validate, type Principal } from "@meridian/cont
 import { runWithContext, saneCorrelationId } from "./context.js";
 import { databaseUnavailable } from "./db.js";
 import type { Logger } from "./logger.js";
+import type { ServiceMetrics } from "./metrics.js";
 
 export interface HandlerInput<T> {
   data: T;
@@ -61,6 +62,27 @@ function reply(msg: Msg, correlationId: string, body: unknown, error?: MeridianE
   msg.respond(JSON.stringify(error ? error.toPayload() : body ?? null), { headers: h });
 }
 
+/** Requests being handled, per connection: shutdown waits for them before draining the connection. */
+const inFlight = new WeakMap<NatsConnection, Set<Promise<void>>>();
+
+/**
+ * Wait (at most `timeoutMs`) until every request the endpoints on `nc` took is answered. Call it after their
+ * subscriptions stopped taking requests and before `nc.drain()`: drain does not wait for async handlers, and a
+ * reply after it, or a query after the pool closed, would be lost. True when all were answered in time.
+ */
+export async function endpointsSettled(nc: NatsConnection, timeoutMs: number): Promise<boolean> {
+  const pending = inFlight.get(nc);
+  if (!pending || pending.size === 0) return true;
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+  const settled = Promise.allSettled([...pending]).then(() => true as const);
+  try {
+    return await Promise.race([settled, timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * The one wrapper around every request/reply handler: decode, validate, run inside the caller's
  * correlation context, encode, map errors, log and count. Replicas share a queue group.
@@ -70,6 +92,7 @@ export function serveEndpoint<T, R>(
   queue: string,
   logger: Logger,
   def: EndpointDefinition<T, R>,
+  metrics?: ServiceMetrics,
 ): { subscription: Subscription; stats: EndpointStats } {
   const stats: EndpointStats = { subject: def.subject, requests: 0, errors: 0, total_ms: 0 };
   const handle = async (msg: Msg): Promise<void> => {
@@ -98,8 +121,12 @@ export function serveEndpoint<T, R>(
         if (known) logger.info("request refused", { code: error.code, reason: error.message });
         else logger.error("request failed", { error: err });
         reply(msg, correlationId, undefined, error);
+        metrics?.natsRequestErrors.inc({ subject: def.subject, code: error.code });
       } finally {
-        stats.total_ms += performance.now() - started;
+        const ms = performance.now() - started;
+        stats.total_ms += ms;
+        metrics?.natsRequests.inc({ subject: def.subject });
+        metrics?.natsRequestDuration.observe({ subject: def.subject }, ms / 1000);
       }
     });
   };
@@ -110,7 +137,13 @@ export function serveEndpoint<T, R>(
         logger.error("subscription error", { subject: def.subject, error: err });
         return;
       }
-      void handle(msg);
+      const pending = inFlight.get(nc) ?? new Set<Promise<void>>();
+      inFlight.set(nc, pending);
+      const done = handle(msg);
+      pending.add(done);
+      void done
+        .catch((err: unknown) => logger.error("request handling failed", { subject: def.subject, error: err }))
+        .finally(() => pending.delete(done));
     },
   });
   return { subscription, stats };

@@ -1,6 +1,7 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { CheckStatus, HealthReport } from "@meridian/contracts";
 import type { Logger } from "./logger.js";
+import type { ServiceMetrics } from "./metrics.js";
 import { serveEndpoint } from "./endpoint.js";
 
 export type HealthCheck = () => Promise<void>;
@@ -39,11 +40,14 @@ export async function runChecks(
 /** Answer `<service>.health` requests so the gateway's readiness can see this service. */
 export function serveHealth(
   nc: NatsConnection,
-  opts: { subject: string; service: string; version: string; logger: Logger; checks: Record<string, HealthCheck> },
+  opts: { subject: string; service: string; version: string; logger: Logger; checks: Record<string, HealthCheck>; metrics?: ServiceMetrics },
 ) {
   const startedAt = Date.now();
-  return serveEndpoint(nc, opts.service, opts.logger, {
-    subject: opts.subject,
-    handler: () => runChecks(opts.service, opts.version, startedAt, opts.checks),
-  });
+  return serveEndpoint(
+    nc,
+    opts.service,
+    opts.logger,
+    { subject: opts.subject, handler: () => runChecks(opts.service, opts.version, startedAt, opts.checks) },
+    opts.metrics,
+  );
 }

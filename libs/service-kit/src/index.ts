@@ -12,3 +12,6 @@ export * from "./jetstream.js";
 export * from "./signing-keys.js";
 export * from "./batcher.js";
 export * from "./retry.js";
+export * from "./metrics.js";
+export * from "./ops.js";
+export * from "./pruner.js";

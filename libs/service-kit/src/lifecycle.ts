@@ -1,5 +1,6 @@
 import type Transport from "winston-transport";
 import type { Logger } from "./logger.js";
+import type { OpsServer } from "./ops.js";
 
 export interface Stoppable {
   stop(): Promise<void>;
@@ -9,14 +10,16 @@ export interface Stoppable {
  * Process entry helper: start the service, stop it cleanly on SIGTERM/SIGINT within the grace
  * period, and exit 1 on a fatal start error (bad config, unreachable dependency).
  */
-export function runMain(name: string, start: () => Promise<Stoppable & { logger: Logger; graceMs: number }>): void {
+export function runMain(name: string, start: () => Promise<RunningService>): void {
   let stopping = false;
   start()
     .then((running) => {
       const shutdown = (signal: string) => {
-        if (stopping) return;
+        // A second signal (Ctrl-C twice, SIGTERM after SIGINT) must not kill the process mid-drain.
+        if (stopping) return void running.logger.info("already shutting down", { signal });
         stopping = true;
         running.logger.info("shutting down", { signal });
+        running.ops?.shuttingDown();
         const deadline = setTimeout(() => {
           running.logger.error("shutdown grace period exceeded; exiting");
           process.exit(1);
@@ -33,8 +36,8 @@ export function runMain(name: string, start: () => Promise<Stoppable & { logger:
           },
         );
       };
-      process.once("SIGTERM", () => shutdown("SIGTERM"));
-      process.once("SIGINT", () => shutdown("SIGINT"));
+      process.on("SIGTERM", () => shutdown("SIGTERM"));
+      process.on("SIGINT", () => shutdown("SIGINT"));
     })
     .catch((err: unknown) => {
       const message = err instanceof Error ? err.message : String(err);
@@ -47,6 +50,8 @@ export function runMain(name: string, start: () => Promise<Stoppable & { logger:
 export interface RunningService extends Stoppable {
   logger: Logger;
   graceMs: number;
+  /** The ops port (/healthz, /readyz, /metrics); its url is undefined when METRICS_PORT is unset. */
+  ops?: OpsServer;
 }
 
 /** Options every service's start() accepts; tests capture logs through them. */

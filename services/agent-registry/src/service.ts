@@ -3,10 +3,13 @@ import { ServiceNames, Subjects } from "@meridian/contracts";
 import {
   connectNats,
   createDatabase,
+  endpointsSettled,
   serveEndpoint,
   serveHealth,
   type Logger,
   serviceLogger,
+  ServiceMetrics,
+  startOpsServer,
   type ServiceOptions,
   type RunningService,
   migrateSchema,
@@ -44,28 +47,30 @@ export async function start(config: Readonly<AgentRegistryConfig>, options: Star
   const events = createAgentEventPublisher({ db: database.db, js: jsm.jetstream(), logger, timeoutMs: config.NATS_REQUEST_TIMEOUT_MS });
   const deps: AgentRegistryDeps = { db: database.db, events, logger };
 
-  const subscriptions = agentRegistryHandlers(deps).map((def) => serveEndpoint(nc, ServiceNames.agentRegistry, logger, def).subscription);
+  const metrics = new ServiceMetrics(ServiceNames.agentRegistry);
+  const checks = { postgres: database.ping, nats: async () => void (await nc.flush()) };
+  const subscriptions = agentRegistryHandlers(deps).map((def) => serveEndpoint(nc, ServiceNames.agentRegistry, logger, def, metrics).subscription);
   subscriptions.push(
-    serveHealth(nc, {
-      subject: Subjects.agents.health,
-      service: ServiceNames.agentRegistry,
-      version: VERSION,
-      logger,
-      checks: { postgres: database.ping },
-    }).subscription,
+    serveHealth(nc, { subject: Subjects.agents.health, service: ServiceNames.agentRegistry, version: VERSION, logger, checks, metrics }).subscription,
   );
+  const ops = await startOpsServer({ port: config.METRICS_PORT, host: config.METRICS_HOST, metrics, checks, logger, version: VERSION });
   const republisher = startRepublisher(events, { intervalMs: config.EVENT_REPUBLISH_INTERVAL_MS, logger });
   logger.info("agent-registry service started", { version: VERSION });
 
   return {
     logger,
+    ops,
     graceMs: config.SHUTDOWN_GRACE_MS,
     stop: async () => {
+      ops.shuttingDown();
       // The republisher's round in flight ends first: it needs the connection. Events it leaves stay in the outbox.
       await republisher.stop();
-      // drain() stops intake and lets in-flight handlers reply before the connection closes.
+      // Stop intake, let the requests taken reply (drain() alone does not wait for async handlers), then close.
+      await Promise.all(subscriptions.map((s) => s.drain()));
+      await endpointsSettled(nc, config.SHUTDOWN_GRACE_MS);
       await nc.drain();
       await database.close();
+      await ops.close();
     },
   };
 }

@@ -18,6 +18,9 @@ export interface AuthConfig extends CommonConfig, DatabaseConfig {
   ADMIN_USERNAME?: string;
   ADMIN_EMAIL?: string;
   ADMIN_PASSWORD?: string;
+  /** Refresh tokens expired or revoked this many days ago are deleted; 0 keeps them. */
+  REVOKED_TOKEN_RETENTION_DAYS: number;
+  RETENTION_INTERVAL_MS: number;
 }
 
 const schema = Joi.object<AuthConfig>({
@@ -47,6 +50,8 @@ const schema = Joi.object<AuthConfig>({
   ADMIN_USERNAME: Joi.string().lowercase(),
   ADMIN_EMAIL: Joi.string().lowercase().email({ tlds: { allow: false } }),
   ADMIN_PASSWORD: Joi.string().min(PASSWORD_MIN),
+  REVOKED_TOKEN_RETENTION_DAYS: Joi.number().integer().min(0).max(3650).default(7),
+  RETENTION_INTERVAL_MS: Joi.number().integer().min(1000).max(86_400_000).default(3_600_000),
 }).and("ADMIN_USERNAME", "ADMIN_EMAIL", "ADMIN_PASSWORD");
 
 /** Read once at start. JWT_PRIVATE_KEY_FILE is accepted in place of the PEM itself (Kubernetes secrets). */

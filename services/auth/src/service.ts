@@ -2,11 +2,16 @@ import { ServiceNames, Subjects } from "@meridian/contracts";
 import {
   connectNats,
   createDatabase,
+  endpointsSettled,
   RevokedSessions,
   serveEndpoint,
   serveHealth,
   type Logger,
   serviceLogger,
+  ServiceMetrics,
+  startOpsServer,
+  startPruner,
+  Counter,
   type ServiceOptions,
   type RunningService,
   migrateSchema,
@@ -21,6 +26,7 @@ import { createPasswordHasher } from "./domain/password.js";
 import { createTokenSigner } from "./domain/token-signer.js";
 import { authHandlers } from "./handlers/index.js";
 import { migrations, SCHEMA } from "./migrations/index.js";
+import { refreshTokensStep, RETENTION_LOCK } from "./retention/token-retention.js";
 import type { AuthDatabase } from "./store/tables.js";
 
 export const VERSION = "0.1.0";
@@ -65,26 +71,41 @@ export async function start(config: Readonly<AuthConfig>, options: StartOptions 
     await ensureAdmin(deps, { username: config.ADMIN_USERNAME, email: config.ADMIN_EMAIL, password: config.ADMIN_PASSWORD });
   }
 
-  const subscriptions = authHandlers(deps).map((def) => serveEndpoint(nc, ServiceNames.auth, logger, def).subscription);
+  const metrics = new ServiceMetrics(ServiceNames.auth);
+  const checks = { postgres: database.ping, nats: async () => void (await nc.flush()) };
+  const subscriptions = authHandlers(deps).map((def) => serveEndpoint(nc, ServiceNames.auth, logger, def, metrics).subscription);
   subscriptions.push(
-    serveHealth(nc, {
-      subject: Subjects.auth.health,
-      service: ServiceNames.auth,
-      version: VERSION,
-      logger,
-      checks: { postgres: database.ping },
-    }).subscription,
+    serveHealth(nc, { subject: Subjects.auth.health, service: ServiceNames.auth, version: VERSION, logger, checks, metrics }).subscription,
   );
+  const ops = await startOpsServer({ port: config.METRICS_PORT, host: config.METRICS_HOST, metrics, checks, logger, version: VERSION });
+  const pruned = new Counter({ name: "meridian_retention_pruned_total", help: "Rows removed by retention, by kind", labelNames: ["kind"], registers: [metrics.registry] });
+  const pruner =
+    config.REVOKED_TOKEN_RETENTION_DAYS > 0
+      ? startPruner({
+          pool: database.pool,
+          lockKey: RETENTION_LOCK,
+          intervalMs: config.RETENTION_INTERVAL_MS,
+          steps: [refreshTokensStep(config.REVOKED_TOKEN_RETENTION_DAYS)],
+          logger,
+          onPruned: (kind, n) => pruned.inc({ kind }, n),
+        })
+      : undefined;
   logger.info("auth service started", { version: VERSION });
 
   return {
     logger,
+    ops,
     graceMs: config.SHUTDOWN_GRACE_MS,
     stop: async () => {
-      // drain() stops intake and lets in-flight handlers reply before the connection closes.
+      ops.shuttingDown();
+      await pruner?.stop();
+      // Stop intake, let the requests taken reply (drain() alone does not wait for async handlers), then close.
+      await Promise.all(subscriptions.map((s) => s.drain()));
+      await endpointsSettled(nc, config.SHUTDOWN_GRACE_MS);
       await nc.drain();
       await deps.keyUses.flush();
       await database.close();
+      await ops.close();
     },
   };
 }

@@ -16,6 +16,10 @@ export interface ExecutorConfig extends CommonConfig, DatabaseConfig {
   EVENT_RESULT_INLINE_BYTES: number;
   /** Log lines and progress messages are cut to this many characters. */
   MAX_LOG_CHARS: number;
+  /** Finished tasks (with their logs, events and idempotency keys) are deleted this many days after they finished; 0 keeps them. */
+  TASK_RETENTION_DAYS: number;
+  /** How often one replica prunes (tasks, and queue consumers of deleted agents). */
+  RETENTION_INTERVAL_MS: number;
 }
 
 const schema = Joi.object<ExecutorConfig>({
@@ -33,6 +37,8 @@ const schema = Joi.object<ExecutorConfig>({
   MAX_RESULT_BYTES: Joi.number().integer().min(1024).max(64 * 1024 * 1024).default(4 * 1024 * 1024),
   EVENT_RESULT_INLINE_BYTES: Joi.number().integer().min(0).max(512 * 1024).default(64 * 1024),
   MAX_LOG_CHARS: Joi.number().integer().min(100).max(100_000).default(8192),
+  TASK_RETENTION_DAYS: Joi.number().integer().min(0).max(3650).default(30),
+  RETENTION_INTERVAL_MS: Joi.number().integer().min(1000).max(86_400_000).default(3_600_000),
 });
 
 export function loadExecutorConfig(env: Record<string, string | undefined> = process.env): Readonly<ExecutorConfig> {

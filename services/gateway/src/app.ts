@@ -6,10 +6,11 @@ import type { ApiKeyVerifier } from "./auth/api-key-verifier.js";
 import type { Passport } from "./auth/passport.js";
 import type { RevocationWatch } from "./auth/revocations.js";
 import { MeridianError, type HealthReport } from "@meridian/contracts";
-import type { Logger } from "@meridian/service-kit";
+import type { Logger, ServiceMetrics } from "@meridian/service-kit";
 import type { GatewayConfig } from "./config.js";
 import { errorHandler } from "./errors.js";
 import type { Limiter, RateLimitClass } from "./middleware/rate-limit.js";
+import { httpMetrics } from "./middleware/http-metrics.js";
 import { requestContext } from "./middleware/request-context.js";
 import { corsPolicy, securityHeaders } from "./middleware/security.js";
 import { buildOpenApiDocument } from "./openapi/document.js";
@@ -28,6 +29,8 @@ export interface AppDeps {
   limiters: Record<RateLimitClass, Limiter>;
   readiness: () => Promise<HealthReport>;
   version: string;
+  /** Recorded here, served only on the ops port (METRICS_PORT): the API port has no /metrics. */
+  metrics: ServiceMetrics;
 }
 
 /**
@@ -55,6 +58,7 @@ export function createApp(deps: AppDeps & { realtime: ProxyHandler }): Express {
   app.use(...securityHeaders(config));
   app.use(corsPolicy(config));
   app.use(requestContext(logger, config.SLOW_REQUEST_MS));
+  app.use(httpMetrics(deps.metrics));
   app.use((req, res, next) => {
     if (req.url.startsWith("/socket.io")) void deps.realtime(req, res, next);
     else next();

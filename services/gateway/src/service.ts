@@ -8,6 +8,8 @@ import {
   runChecks,
   SigningKeyCache,
   serviceLogger,
+  ServiceMetrics,
+  startOpsServer,
   type ServiceOptions,
   type RunningService,
 } from "@meridian/service-kit";
@@ -46,11 +48,17 @@ export async function start(config: Readonly<GatewayConfig>, options: StartOptio
   const apiKeys = new ApiKeyVerifier(nc, revocations, config.NATS_REQUEST_TIMEOUT_MS, config.API_KEY_CACHE_MS);
 
   const startedAt = Date.now();
+  // The ops port's /readyz (the Kubernetes probe) checks what this replica needs to serve at all. Redis and the
+  // services behind it stay in /health/ready: rate limits pass without Redis (availability first), and an auth
+  // outage must not take every gateway out of its Service, which would turn each answer into the ingress's 503.
+  const ownChecks = {
+    nats: async () => void (await nc.flush()),
+    revocations: () => Promise.resolve(revocations.check()),
+  };
   const readiness = (): Promise<HealthReport> => {
     const checks: Record<string, () => Promise<void>> = {
-      nats: async () => void (await nc.flush()),
+      ...ownChecks,
       redis: async () => void (await redis.ping()),
-      revocations: () => Promise.resolve(revocations.check()),
     };
     for (const name of config.DOWNSTREAM_SERVICES) {
       const subject = DownstreamHealthSubjects[name as keyof typeof DownstreamHealthSubjects];
@@ -62,8 +70,9 @@ export async function start(config: Readonly<GatewayConfig>, options: StartOptio
     return runChecks(ServiceNames.gateway, VERSION, startedAt, checks);
   };
 
+  const metrics = new ServiceMetrics(ServiceNames.gateway);
   const realtime = realtimeProxy(config);
-  const app = createApp({ config, logger, nc, passport, apiKeys, revocations, limiters: rateLimiters(config, redis, logger), readiness, version: VERSION, realtime });
+  const app = createApp({ config, logger, nc, passport, apiKeys, revocations, limiters: rateLimiters(config, redis, logger), readiness, version: VERSION, realtime, metrics });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.PORT, config.HOST, () => resolve(s));
     s.once("error", reject);
@@ -76,13 +85,16 @@ export async function start(config: Readonly<GatewayConfig>, options: StartOptio
   const port = (server.address() as AddressInfo).port;
   const url = `http://${config.HOST === "0.0.0.0" ? "localhost" : config.HOST}:${port}`;
   logger.info("gateway listening", { url, version: VERSION });
+  const ops = await startOpsServer({ port: config.METRICS_PORT, host: config.METRICS_HOST, metrics, checks: ownChecks, logger, version: VERSION });
 
   return {
     url,
     port,
     logger,
+    ops,
     graceMs: config.SHUTDOWN_GRACE_MS,
     stop: async () => {
+      ops.shuttingDown();
       // Stop accepting, let in-flight requests finish (forwarding needs NATS), then close the rest.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
@@ -92,6 +104,7 @@ export async function start(config: Readonly<GatewayConfig>, options: StartOptio
       revocations.stop();
       await nc.drain();
       await redis.quit().catch(() => undefined);
+      await ops.close();
     },
   };
 }

@@ -13,6 +13,8 @@ import {
   serveHealth,
   SigningKeyCache,
   serviceLogger,
+  ServiceMetrics,
+  startOpsServer,
   type ServiceOptions,
   type RunningService,
 } from "@meridian/service-kit";
@@ -22,6 +24,7 @@ import { subscribeHandler, unsubscribeHandler } from "./handlers/subscribe.handl
 import { batchWrites, Delivery, endSession, rooms, stateOf, type SocketState } from "./relay/delivery.js";
 import { taskHistory } from "./relay/history.js";
 import { LiveRelay } from "./relay/live-relay.js";
+import { realtimeMetrics } from "./metrics.js";
 import { TaskSequencer } from "./relay/sequencer.js";
 
 export const VERSION = "0.1.0";
@@ -62,7 +65,8 @@ export async function start(config: Readonly<RealtimeConfig>, options: StartOpti
     transports: ["polling", "websocket"],
   });
 
-  const delivery = new Delivery(io, logger, config.SLOW_CLIENT_MAX_BUFFERED);
+  const metrics = new ServiceMetrics(ServiceNames.realtime);
+  const delivery = new Delivery(io, logger, config.SLOW_CLIENT_MAX_BUFFERED, realtimeMetrics(metrics, io));
   const sequencer = new TaskSequencer({
     holdMs: config.REORDER_HOLD_MS,
     maxHoldMs: config.REORDER_MAX_HOLD_MS,
@@ -128,16 +132,12 @@ export async function start(config: Readonly<RealtimeConfig>, options: StartOpti
   });
 
   await relay.start();
-  const health = serveHealth(nc, {
-    subject: Subjects.realtime.health,
-    service: ServiceNames.realtime,
-    version: VERSION,
-    logger,
-    checks: {
-      redis: async () => void (await pub.ping()),
-      relay: async () => relay.health(),
-    },
-  }).subscription;
+  const checks = {
+    nats: async () => void (await nc.flush()),
+    redis: async () => void (await pub.ping()),
+    relay: async () => relay.health(),
+  };
+  const health = serveHealth(nc, { subject: Subjects.realtime.health, service: ServiceNames.realtime, version: VERSION, logger, checks, metrics }).subscription;
 
   await new Promise<void>((resolve, reject) => {
     http.once("error", reject);
@@ -146,14 +146,17 @@ export async function start(config: Readonly<RealtimeConfig>, options: StartOpti
   const port = (http.address() as AddressInfo).port;
   const url = `http://${config.HOST === "0.0.0.0" ? "localhost" : config.HOST}:${port}`;
   logger.info("realtime listening", { url, replica: config.REPLICA_ID, version: VERSION });
+  const ops = await startOpsServer({ port: config.METRICS_PORT, host: config.METRICS_HOST, metrics, checks, logger, version: VERSION });
 
   return {
     url,
     port,
     io,
     logger,
+    ops,
     graceMs: config.SHUTDOWN_GRACE_MS,
     stop: async () => {
+      ops.shuttingDown();
       relay.stop();
       sequencer.stop();
       revocations.stop();
@@ -161,6 +164,7 @@ export async function start(config: Readonly<RealtimeConfig>, options: StartOpti
       await new Promise<void>((resolve) => io.close(() => resolve()));
       await nc.drain();
       await Promise.all([pub.quit().catch(() => undefined), sub.quit().catch(() => undefined)]);
+      await ops.close();
     },
   };
 }

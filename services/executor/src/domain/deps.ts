@@ -34,4 +34,6 @@ export interface ExecutorDeps {
   limits: PayloadLimits;
   /** Called when tasks of an agent were queued, so this replica starts pulling them without delay. */
   onAgentQueued(agent: AgentView): void;
+  /** Called for a queue message delivered more than once (metrics). */
+  onRedelivery?(agentId: string): void;
 }

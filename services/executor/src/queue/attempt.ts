@@ -122,6 +122,7 @@ export class AttemptRunner {
       msg.term("invalid message");
       return;
     }
+    if ((msg.info?.deliveryCount ?? 1) > 1) this.deps.onRedelivery?.(agentId);
     try {
       await this.attempt(msg, message, agentId);
     } catch (err) {

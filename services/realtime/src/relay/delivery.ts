@@ -68,11 +68,13 @@ export class Delivery {
     private readonly io: Server,
     private readonly logger: Logger,
     private readonly maxBuffered: number,
+    private readonly counters?: { relayed(): void; delivered(sockets: number): void },
   ) {}
 
   deliver(socket: Socket, event: RelayedTaskEvent): boolean {
     if (!this.admit(socket, event)) return false;
     socket.emit(SocketEvents.taskEvent, event);
+    this.counters?.delivered(1);
     return true;
   }
 
@@ -143,6 +145,7 @@ export class Delivery {
    * once for all of them (`local`: each replica relays the stream to its own sockets, nothing goes through Redis).
    */
   relay(event: RelayedTaskEvent): number {
+    this.counters?.relayed();
     const nsp = this.io.of("/");
     const targets = [rooms.user(event.owner_id), rooms.task(event.task_id), rooms.agent(event.agent)];
     const ids = new Set<string>();
@@ -155,6 +158,7 @@ export class Delivery {
       if (socket && this.admit(socket, event)) taking.push(id);
     }
     if (taking.length > 0) this.io.local.to(taking.length === ids.size ? targets : taking).emit(SocketEvents.taskEvent, event);
+    this.counters?.delivered(taking.length);
     return taking.length;
   }
 }
