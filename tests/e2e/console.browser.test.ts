@@ -272,7 +272,8 @@ describe("e2e: the console in a real browser (Chromium headless)", function () {
     const page = await openPage({ width: 390, height: 844 });
     await signIn(page, admin, "/users");
     await page.getByRole("heading", { name: "Users", level: 1 }).waitFor();
-    await page.locator(".card").first().waitFor();
+    // The real user list (GET /api/v1/users): a row per account, stacked as cards on a narrow screen.
+    await page.locator("table tbody tr").first().waitFor();
     await shot(page, "narrow-users");
     const overflow = await page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth");
     expect(overflow, "horizontal overflow in px").to.be.at.most(0);
