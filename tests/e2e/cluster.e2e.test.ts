@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { io, type Socket } from "socket.io-client";
-import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
+import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import pg from "pg";
 import {
@@ -8,7 +8,6 @@ import {
   FinalTaskStatuses,
   SocketEvents,
   Streams,
-  taskEventSubject,
   type AgentView,
   type RelayedTaskEvent,
   type SubscribeAck,
@@ -19,6 +18,7 @@ import { startNatsCluster, testInfra, uniqueName, waitFor, type NatsClusterHandl
 import { createAgentVia, http, signUp } from "../support/http.js";
 import type { ServiceProcess } from "../support/process.js";
 import { Stack } from "../support/stack.js";
+import { historyProblems, ownerEvents } from "../support/task-history.js";
 
 const TASKS = 150;
 const USERS = 10;
@@ -96,34 +96,8 @@ describe("e2e: scale-out on a 3-node NATS cluster", function () {
     }
   });
 
-  /** Every event of one owner's tasks from the stream, by task, in stream order. */
-  async function historyOf(ownerId: string): Promise<Map<string, TaskEvent[]>> {
-    const consumer = await jetstream(nc).consumers.get(Streams.taskEvents.name, {
-      filter_subjects: taskEventSubject(ownerId, ">"),
-      deliver_policy: DeliverPolicy.All,
-    });
-    const byTask = new Map<string, TaskEvent[]>();
-    let pending = (await consumer.info()).num_pending;
-    while (pending > 0) {
-      const msg = await consumer.next({ expires: 2000 });
-      if (!msg) break;
-      const event = msg.json<TaskEvent>();
-      byTask.set(event.task_id, [...(byTask.get(event.task_id) ?? []), event]);
-      pending = msg.info.pending;
-    }
-    await consumer.delete().catch(() => undefined);
-    return byTask;
-  }
+  const historyOf = (ownerId: string) => ownerEvents(nc, ownerId);
 
-  /** seq 1..n without gap or repeat, exactly one terminal event, a success. */
-  function historyProblems(id: string, events: TaskEvent[]): string[] {
-    const problems: string[] = [];
-    const seqs = events.map((e) => e.seq).sort((a, b) => a - b);
-    if (seqs.some((s, i) => s !== i + 1)) problems.push(`${id}: seqs ${seqs.join(",")}`);
-    const terminal = events.filter((e) => isTerminal(e.type));
-    if (terminal.length !== 1 || terminal[0]!.type !== "succeeded") problems.push(`${id}: terminal events ${terminal.map((e) => e.type).join(",") || "none"}`);
-    return problems;
-  }
 
   const unfinished = (e: ServiceProcess) => {
     const finished = new Set(e.lines.filter((l) => l.message === "task succeeded").map((l) => l.task_id));

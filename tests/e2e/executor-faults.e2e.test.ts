@@ -4,16 +4,15 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
-import { DeliverPolicy, jetstream } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import pg from "pg";
-import { isFinalStatus, Streams, taskEventSubject, type AgentView, type TaskEvent, type TaskList, type TaskView } from "@meridian/contracts";
+import { isFinalStatus, type AgentView, type TaskEvent, type TaskList, type TaskView } from "@meridian/contracts";
 import { startNatsServer, testInfra, uniqueName, waitFor, type NatsServerHandle } from "@meridian/service-kit/testing";
 import { http, signUp, createAgentVia } from "../support/http.js";
 import { runScript, type ServiceProcess } from "../support/process.js";
+import { historyProblems, ownerEvents } from "../support/task-history.js";
 import { baseEnv, Stack } from "../support/stack.js";
 
-const TERMINAL = new Set(["succeeded", "failed", "cancelled", "timed_out", "dead_lettered"]);
 
 /** Fault schedules are about wall-clock time: this is the nemesis waiting, never a test waiting for a result. */
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -96,35 +95,8 @@ describe("e2e: executor faults (private nats-server)", function () {
   const ranOn = (executors: ServiceProcess[], id: string, message = "task started") =>
     executors.filter((e) => e.lines.some((l) => l.message === message && l.task_id === id));
 
-  /** Every event of every task of one owner, from the stream, grouped by task in stream order. */
-  async function eventsOf(ownerId: string): Promise<Map<string, TaskEvent[]>> {
-    // An ordered consumer; the 2.9 server takes one filter subject as a string.
-    const consumer = await jetstream(nc).consumers.get(Streams.taskEvents.name, {
-      filter_subjects: taskEventSubject(ownerId, ">"),
-      deliver_policy: DeliverPolicy.All,
-    });
-    const byTask = new Map<string, TaskEvent[]>();
-    let pending = (await consumer.info()).num_pending;
-    while (pending > 0) {
-      const msg = await consumer.next({ expires: 2000 });
-      if (!msg) break;
-      const event = msg.json<TaskEvent>();
-      byTask.set(event.task_id, [...(byTask.get(event.task_id) ?? []), event]);
-      pending = msg.info.pending;
-    }
-    await consumer.delete().catch(() => undefined);
-    return byTask;
-  }
+  const eventsOf = (ownerId: string) => ownerEvents(nc, ownerId);
 
-  /** Problems with one task's history: seq 1..n without gap or repeat, exactly one terminal event, and it is a success. */
-  function historyProblems(id: string, events: TaskEvent[]): string[] {
-    const problems: string[] = [];
-    const seqs = events.map((e) => e.seq).sort((a, b) => a - b);
-    if (seqs.some((s, i) => s !== i + 1)) problems.push(`${id}: seqs ${seqs.join(",")}`);
-    const terminal = events.filter((e) => TERMINAL.has(e.type));
-    if (terminal.length !== 1 || terminal[0]!.type !== "succeeded") problems.push(`${id}: terminal events ${terminal.map((e) => e.type).join(",") || "none"}`);
-    return problems;
-  }
 
   /**
    * The owner's events once every task's history is complete, or as they are at the deadline: an event a killed
