@@ -204,8 +204,8 @@ describe("e2e: the console in a real browser (Chromium headless)", function () {
     await page.getByRole("button", { name: "Run task" }).click();
     const timeline = page.getByRole("log", { name: "Task events" });
     // Live: "started" shows while the task still sleeps, then "succeeded" follows without a reload.
-    await timeline.locator('li[data-type="started"]').waitFor({ timeout: 15_000 });
-    await timeline.locator('li[data-type="succeeded"]').waitFor({ timeout: 15_000 });
+    await timeline.locator('li[data-type="started"]').waitFor({ timeout: 30_000 });
+    await timeline.locator('li[data-type="succeeded"]').waitFor({ timeout: 30_000 });
     const types = await timeline.locator("li").evaluateAll((lis) => lis.map((li) => li.getAttribute("data-type")));
     expect(types[0]).to.equal("queued");
     expect(types.at(-1)).to.equal("succeeded");
