@@ -63,9 +63,13 @@ function pretty(line) {
   }
 }
 
+// Services share this host: METRICS_PORT=N gives each its own ops port, N, N+1, … in the order above.
+const opsPort = (name) =>
+  process.env.METRICS_PORT ? { METRICS_PORT: String(Number(process.env.METRICS_PORT) + services.indexOf(name)), METRICS_HOST: "127.0.0.1" } : {};
+
 function run(name, script, onLine) {
   const child = spawn(process.execPath, [join(root, "services", name, "dist/src", script)], {
-    env: { ...env, ...serviceEnv[name] },
+    env: { ...env, ...serviceEnv[name], ...(script === "main.js" ? opsPort(name) : {}) },
     stdio: ["ignore", "pipe", "pipe"],
   });
   for (const stream of [child.stdout, child.stderr]) {

@@ -239,6 +239,8 @@ describe("k8s manifests", function () {
           const conf: string = byKind(objects(), "ConfigMap").find((c) => c.metadata.name.startsWith("nats-config")).data["nats.conf"];
           expect(conf).to.match(/jetstream\s*\{/);
           for (const i of [0, 1, 2]) expect(conf).to.include(`nats-route://nats-${i}.${nats.spec.serviceName}:6222`);
+          const common = byKind(objects(), "ConfigMap").find((c) => c.metadata.name.startsWith("meridian-common"));
+          expect(common.data.JETSTREAM_REPLICAS, "streams and KV buckets on every node").to.equal("3");
           const pdb = byKind(objects(), "PodDisruptionBudget").find((p) => selects(p.spec.selector, nats.spec.template.metadata.labels));
           expect(pdb.spec.maxUnavailable).to.equal(1);
         });
