@@ -10,7 +10,7 @@ const CALLS = 50;
 /**
  * h) The analytics dashboard over a million tasks: rows written straight into the executor's table (a year of
  * history over 200 agents and 100 owners, a tenth of them the bench user's), folded by the executor's own
- * rollup job, then GET /api/v1/analytics/dashboard?range=year timed through the gateway. Target: p50 < 50 ms.
+ * rollup job (rebuilt from scratch, as after a backfill), then GET /api/v1/analytics/dashboard?range=year timed through the gateway. Target: p50 < 50 ms.
  */
 export async function analyticsDashboard(ctx: BenchContext): Promise<Figure[]> {
   if (!ctx.meridianDatabaseUrl) throw new Error("no Meridian database URL");
@@ -31,6 +31,9 @@ export async function analyticsDashboard(ctx: BenchContext): Promise<Figure[]> {
       [n, ctx.ownerId],
     );
     const insertSeconds = (Date.now() - t0) / 1000;
+    // The rows are back-dated, behind the rollup's watermark: rebuild the rollups from scratch (what an operator
+    // does after a backfill), so the executor's job folds the whole table once.
+    await db.query("begin; delete from executor.task_stats_hourly; delete from executor.task_stats_daily; delete from executor.task_stats_monthly; delete from executor.analytics_state where key = 'rollup'; commit");
     ctx.log(`analytics: ${n} tasks written in ${insertSeconds.toFixed(1)} s; waiting for the rollup`);
     const expected = n / 10;
     const t1 = Date.now();
@@ -38,7 +41,7 @@ export async function analyticsDashboard(ctx: BenchContext): Promise<Figure[]> {
     for (;;) {
       const res = await call();
       if (res.status === 200 && res.body.tasks.submitted >= expected) break;
-      if (Date.now() - t1 > 60_000) throw new Error(`the rollup did not fold ${n} tasks within 60 s (last: ${res.status} ${res.text.slice(0, 200)})`);
+      if (Date.now() - t1 > 120_000) throw new Error(`the rollup did not fold ${n} tasks within 120 s (last: ${res.status} ${res.text.slice(0, 200)})`);
       await new Promise((r) => setTimeout(r, 500));
     }
     const rollupSeconds = (Date.now() - t1) / 1000;
