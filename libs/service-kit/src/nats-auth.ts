@@ -1,6 +1,8 @@
 import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { nkeys } from "@nats-io/transport-node";
-import type { NatsPermissions } from "@meridian/contracts";
+import { NatsServicePermissions, ServiceNames, type NatsPermissions, type ServiceName } from "@meridian/contracts";
 
 /**
  * NATS decentralized auth (JWT), the way nats-server 2.9 checks it: an operator vouches for accounts, an
@@ -129,4 +131,40 @@ export function natsServerAuthConfig(trust: Pick<NatsTrust, "operatorJwt" | "sys
     "}",
     "",
   ].join("\n");
+}
+
+/** Each service's `.creds` text, minted from the contracts' matrix (no expiry: rotate by minting anew). */
+export function mintServiceCreds(trust: NatsUserIssuer): Record<ServiceName, string> {
+  const names = Object.values(ServiceNames);
+  return Object.fromEntries(names.map((name) => [name, mintUserCreds(trust, name, NatsServicePermissions[name]).creds])) as Record<ServiceName, string>;
+}
+
+/** What {@link writeNatsAuthFiles} wrote. */
+export interface NatsAuthFiles {
+  /** Include it in the nats-server config (`include "auth.conf"`). */
+  serverConfig: string;
+  /** `<service>.creds` of each service: its NATS_CREDS. */
+  creds: Record<ServiceName, string>;
+  /** The agent-registry's settings to mint sdk agents' worker credentials. */
+  registryEnv: { NATS_ACCOUNT: string; NATS_ACCOUNT_SIGNING_KEY: string };
+}
+
+/**
+ * The trust kept in `<dir>/trust.json` (created on first use, mode 600), the server's `auth.conf`, each
+ * service's `<service>.creds` and `agent-registry.env`: everything one deployment needs, from the matrix.
+ */
+export function writeNatsAuthFiles(dir: string): NatsAuthFiles {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const trustFile = join(dir, "trust.json");
+  const trust = existsSync(trustFile) ? (JSON.parse(readFileSync(trustFile, "utf8")) as NatsTrust) : createNatsTrust();
+  const secret = (name: string, text: string) => {
+    writeFileSync(join(dir, name), text, { mode: 0o600 });
+    return join(dir, name);
+  };
+  secret("trust.json", `${JSON.stringify(trust, null, 2)}\n`);
+  const serviceCreds = mintServiceCreds(trust);
+  const creds = Object.fromEntries(Object.entries(serviceCreds).map(([name, text]) => [name, secret(`${name}.creds`, text)])) as Record<ServiceName, string>;
+  const registryEnv = { NATS_ACCOUNT: trust.account, NATS_ACCOUNT_SIGNING_KEY: trust.signingKeySeed };
+  secret("agent-registry.env", Object.entries(registryEnv).map(([k, v]) => `${k}=${v}\n`).join(""));
+  return { serverConfig: secret("auth.conf", natsServerAuthConfig(trust)), creds, registryEnv };
 }
