@@ -42,7 +42,7 @@ export interface CommonConfig {
 }
 
 /** A readable NATS credentials file: a user JWT and its nkey seed (never logged, never in the environment itself). */
-const natsCredsFile = Joi.string().custom((path: string, helpers) => {
+const natsCredsFile = (path: string, helpers: Joi.CustomHelpers) => {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -53,7 +53,7 @@ const natsCredsFile = Joi.string().custom((path: string, helpers) => {
     return helpers.message({ custom: "{{#label}} is not a NATS credentials file (user JWT and nkey seed)" });
   }
   return path;
-});
+};
 
 /** Config keys every service shares. */
 export const commonConfig = {
@@ -61,7 +61,7 @@ export const commonConfig = {
   LOG_LEVEL: Joi.string().valid("error", "warn", "info", "http", "verbose", "debug", "silly").default("info"),
   NATS_URL: Joi.string().default("nats://127.0.0.1:4222"),
   NATS_REQUEST_TIMEOUT_MS: Joi.number().integer().min(100).max(120_000).default(5000),
-  NATS_CREDS: natsCredsFile,
+  NATS_CREDS: Joi.string().custom(natsCredsFile, "a NATS credentials file"),
   /** Copies of every stream and KV bucket the services create: 3 on a 3-node JetStream cluster. */
   JETSTREAM_REPLICAS: Joi.number().integer().min(1).max(5).default(1),
   SHUTDOWN_GRACE_MS: Joi.number().integer().min(0).max(600_000).default(10_000),

@@ -141,7 +141,7 @@ export function mintServiceCreds(trust: NatsUserIssuer): Record<ServiceName, str
 
 /** What {@link writeNatsAuthFiles} wrote. */
 export interface NatsAuthFiles {
-  /** Include it in the nats-server config (`include "auth.conf"`). */
+  /** Include it in the nats-server config (`include "nats-server-auth.conf"`). */
   serverConfig: string;
   /** `<service>.creds` of each service: its NATS_CREDS. */
   creds: Record<ServiceName, string>;
@@ -150,21 +150,22 @@ export interface NatsAuthFiles {
 }
 
 /**
- * The trust kept in `<dir>/trust.json` (created on first use, mode 600), the server's `auth.conf`, each
- * service's `<service>.creds` and `agent-registry.env`: everything one deployment needs, from the matrix.
+ * The trust kept in `<dir>/nats-trust.json` (created on first use, mode 600), the server's `nats-server-auth.conf`,
+ * each service's `<service>.creds` and `agent-registry-nats.env`: everything one deployment needs, from the matrix.
+ * The operator's and the account's own seeds are never kept: a new trust replaces the whole set.
  */
 export function writeNatsAuthFiles(dir: string): NatsAuthFiles {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const trustFile = join(dir, "trust.json");
+  const trustFile = join(dir, "nats-trust.json");
   const trust = existsSync(trustFile) ? (JSON.parse(readFileSync(trustFile, "utf8")) as NatsTrust) : createNatsTrust();
   const secret = (name: string, text: string) => {
     writeFileSync(join(dir, name), text, { mode: 0o600 });
     return join(dir, name);
   };
-  secret("trust.json", `${JSON.stringify(trust, null, 2)}\n`);
+  secret("nats-trust.json", `${JSON.stringify(trust, null, 2)}\n`);
   const serviceCreds = mintServiceCreds(trust);
   const creds = Object.fromEntries(Object.entries(serviceCreds).map(([name, text]) => [name, secret(`${name}.creds`, text)])) as Record<ServiceName, string>;
   const registryEnv = { NATS_ACCOUNT: trust.account, NATS_ACCOUNT_SIGNING_KEY: trust.signingKeySeed };
-  secret("agent-registry.env", Object.entries(registryEnv).map(([k, v]) => `${k}=${v}\n`).join(""));
-  return { serverConfig: secret("auth.conf", natsServerAuthConfig(trust)), creds, registryEnv };
+  secret("agent-registry-nats.env", Object.entries(registryEnv).map(([k, v]) => `${k}=${v}\n`).join(""));
+  return { serverConfig: secret("nats-server-auth.conf", natsServerAuthConfig(trust)), creds, registryEnv };
 }
