@@ -142,3 +142,17 @@ export function agentWorkerPermissions(agentId: string): NatsPermissions {
 
 /** Subjects a worker of any agent may use, for documentation: `meridian.worker.<agent id>.<operation>`. */
 export const AGENT_WORKER_SUBJECTS = `${WORKER_SUBJECT_PREFIX}.<agent id>.{${WorkerOperations.join(",")}}`;
+
+/** The matrix as a markdown table (docs/nats-security.md prints it; a test keeps the two the same). */
+export function natsPermissionsMarkdown(): string {
+  const cell = (subjects: readonly string[]) => subjects.map((s) => `\`${s}\``).join("<br>");
+  const rows = [
+    ...Object.entries(NatsServicePermissions).map(([user, p]) => ({ user, p })),
+    { user: "agent-&lt;agent id&gt; (sdk workers)", p: agentWorkerPermissions("<agent id>") },
+  ];
+  return [
+    "| NATS user | may publish | may subscribe | answers requests (`allow_responses`) | inbox prefix |",
+    "|---|---|---|---|---|",
+    ...rows.map(({ user, p }) => `| ${user} | ${cell(p.publish)} | ${cell(p.subscribe)} | ${p.allowResponses ? "yes, once each" : "no"} | \`${p.inboxPrefix}\` |`),
+  ].join("\n");
+}
