@@ -12,6 +12,7 @@ import {
   workerSubject,
   type Principal,
   type RelayedTaskEvent,
+  type SubscribeAck,
   type TaskView,
   type WorkerCredentials,
 } from "@meridian/contracts";
@@ -135,6 +136,12 @@ describe("e2e: NATS is a trust boundary (accounts, a user per service, agent cre
     expect(read.status).to.equal(200);
     expect(read.body.result).to.deep.equal({ text: "secured" });
     await waitFor(() => events.some((e) => e.task_id === run.body.id && e.type === "succeeded"), { timeoutMs: 30_000, what: "the succeeded event over Socket.IO" });
+    // A socket that saw nothing live gets the task's history from the event stream (realtime's consumer on MERIDIAN_TASK_EVENTS).
+    const later = io(stack.gatewayUrl, { auth: { token: user.token }, transports: ["websocket"], reconnection: false, forceNew: true });
+    sockets.push(later);
+    await new Promise<void>((resolve, reject) => (later.once("connect", resolve), later.once("connect_error", reject)));
+    const ack = (await later.timeout(10_000).emitWithAck(SocketEvents.subscribe, { taskId: run.body.id, since: 0 })) as SubscribeAck;
+    expect(ack.ok && ack.replayed, JSON.stringify(ack)).to.be.greaterThan(0);
   });
 
   it("when a client without credentials connects, then the server refuses it", async () => {
