@@ -1,5 +1,5 @@
 import { Buckets, ServiceNames, Streams, Subjects, type ServiceName } from "./subjects.js";
-import { WORKER_SUBJECT_PREFIX, WorkerOperations, workerSubject, workerSubjectPattern } from "./schemas/worker.js";
+import { WorkerOperations, workerSubject, workerSubjectPattern } from "./schemas/worker.js";
 
 /**
  * The NATS permission matrix: what each service's NATS user (and each SDK agent's) may publish and
@@ -139,9 +139,6 @@ export function agentWorkerPermissions(agentId: string): NatsPermissions {
     inboxPrefix,
   };
 }
-
-/** Subjects a worker of any agent may use, for documentation: `meridian.worker.<agent id>.<operation>`. */
-export const AGENT_WORKER_SUBJECTS = `${WORKER_SUBJECT_PREFIX}.<agent id>.{${WorkerOperations.join(",")}}`;
 
 /** The matrix as a markdown table (docs/nats-security.md prints it; a test keeps the two the same). */
 export function natsPermissionsMarkdown(): string {
