@@ -25,8 +25,9 @@ apt_install() {
 }
 
 ensure_nats() {
-  if port_open 4222; then log "nats: using the server on 127.0.0.1:4222"; return; fi
+  # The binary even when :4222 answers: `npm start` runs a nats-server of its own with accounts (deploy/run.mjs).
   command -v nats-server >/dev/null || [ -x /usr/sbin/nats-server ] || apt_install nats-server
+  if port_open 4222; then log "nats: using the server on 127.0.0.1:4222"; return; fi
   local bin; bin=$(command -v nats-server || echo /usr/sbin/nats-server)
   mkdir -p "$STATE/nats"
   log "nats: starting $bin with JetStream on 127.0.0.1:4222"

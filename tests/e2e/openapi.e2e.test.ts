@@ -34,6 +34,7 @@ describe("e2e: OpenAPI document", function () {
       "get /api/v1/agents/{name}",
       "patch /api/v1/agents/{name}",
       "delete /api/v1/agents/{name}",
+      "post /api/v1/agents/{name}/worker-credentials",
       "get /",
       "get /api/v1",
       "get /health",

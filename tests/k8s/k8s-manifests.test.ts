@@ -135,6 +135,22 @@ function commonChecks(render: () => K8sObject[]) {
     }
   });
 
+  it("when reading every Deployment, then it connects to NATS as its own user, and NATS loads the generated accounts", function () {
+    for (const d of byKind(objects, "Deployment")) {
+      const spec = podSpec(d);
+      const c = spec.containers[0];
+      const creds = configValue(objects, c, "NATS_CREDS");
+      const volume = spec.volumes.find((v: Any) => v.secret?.secretName === `${d.metadata.name}-nats`);
+      expect(volume, `${d.metadata.name}: its NATS credentials Secret`).to.not.equal(undefined);
+      const mount = c.volumeMounts.find((m: Any) => m.name === volume.name);
+      expect(creds, `${d.metadata.name} NATS_CREDS`).to.equal(`${mount.mountPath}/${volume.secret.items[0].path}`);
+    }
+    const nats = byKind(objects, "StatefulSet").find((s) => s.metadata.name === "nats");
+    expect(podSpec(nats).volumes.map((v: Any) => v.secret?.secretName)).to.include("nats-server-auth");
+    const conf = byKind(objects, "ConfigMap").find((m) => withoutHash(m.metadata.name) === "nats-config");
+    expect(conf.data["nats.conf"]).to.include('include "../nats-auth/nats-server-auth.conf"');
+  });
+
   it("when reading who may reach NATS, Redis and PostgreSQL, then it is exactly the services that need them", function () {
     const policy = (name: string) => byKind(objects, "NetworkPolicy").find((p) => p.metadata.name === name);
     const allowed = (name: string) => policy(name).spec.ingress[0].from[0].podSelector.matchExpressions[0].values;
@@ -350,6 +366,8 @@ describe("k8s manifests", function () {
     const compose = YAML.parse(readFileSync(join(repoRoot, "deploy/compose.yaml"), "utf8"), { merge: true }) as Any;
     expect(Object.keys(compose.services)).to.include.members(["nats", "redis", "postgres", "migrate", ...services]);
     expect(compose.services.nats.command).to.include("-js");
+    expect(compose.services.nats.command).to.include("/run/secrets/nats_server_auth");
+    for (const name of services) expect(compose.services[name].environment.NATS_CREDS, `${name} NATS_CREDS`).to.match(/^\/run\/secrets\/.+_nats_creds$/);
     for (const name of services) {
       expect(compose.services[name].depends_on.migrate.condition).to.equal("service_completed_successfully");
     }

@@ -1,4 +1,5 @@
 import { generateKeyPairSync } from "node:crypto";
+import type { ServiceName } from "@meridian/contracts";
 import { freePort, testInfra, uniqueName } from "@meridian/service-kit/testing";
 import { runScript, ServiceProcess } from "./process.js";
 
@@ -55,16 +56,18 @@ export class Stack {
     private readonly databaseUrl = testInfra.databaseUrl,
     /** Settings every process of this stack gets (JETSTREAM_REPLICAS on a cluster). */
     private readonly sharedEnv: Record<string, string> = {},
+    /** Settings of one service's processes only (its NATS_CREDS on a server with accounts). */
+    private readonly serviceEnv: Partial<Record<ServiceName, Record<string, string>>> = {},
   ) {}
 
-  private env(): Record<string, string> {
-    return { ...baseEnv(this.natsUrl, this.databaseUrl), ...this.sharedEnv };
+  private env(service?: ServiceName): Record<string, string> {
+    return { ...baseEnv(this.natsUrl, this.databaseUrl), ...this.sharedEnv, ...(service ? this.serviceEnv[service] : {}) };
   }
 
   async start(options: StackOptions = {}): Promise<this> {
     if (options.auth !== false) {
       const env = {
-        ...this.env(),
+        ...this.env("auth"),
         JWT_PRIVATE_KEY: this.key.pem,
         JWT_KEY_ID: this.key.kid,
         ARGON2_MEMORY_KIB: "4096",
@@ -77,7 +80,7 @@ export class Stack {
     if (options.agentRegistry) {
       await runScript("services/agent-registry/dist/src/migrate.js", this.env());
       // Kept before it is ready, so stop() ends it even when the start times out.
-      this.agentRegistry = new ServiceProcess("agent-registry", "services/agent-registry/dist/src/main.js", this.env());
+      this.agentRegistry = new ServiceProcess("agent-registry", "services/agent-registry/dist/src/main.js", this.env("agent-registry"));
       await this.agentRegistry.start("agent-registry service started");
       this.downstream = ["auth", "agent-registry"];
     }
@@ -102,7 +105,7 @@ export class Stack {
     const port = await freePort();
     const realtime = Object.assign(
       new ServiceProcess("realtime", "services/realtime/dist/src/main.js", {
-        ...this.env(),
+        ...this.env("realtime"),
         HOST: "127.0.0.1",
         PORT: String(port),
         REPLICA_ID: uniqueName("rt"),
@@ -119,7 +122,7 @@ export class Stack {
   /** One more executor replica (a separate process with its own EXECUTOR_ID). */
   async startExecutor(env: Record<string, string> = {}): Promise<ServiceProcess> {
     const executor = new ServiceProcess("executor", "services/executor/dist/src/main.js", {
-      ...this.env(),
+      ...this.env("executor"),
       EXECUTOR_ID: uniqueName("exec"),
       ACK_WAIT_MS: "3000",
       RECONCILE_INTERVAL_MS: "300",
@@ -136,7 +139,7 @@ export class Stack {
   async startGateway(env: Record<string, string> = {}): Promise<ServiceProcess & { port: number; url: string }> {
     const port = await freePort();
     const gateway = new ServiceProcess("gateway", "services/gateway/dist/src/main.js", {
-      ...this.env(),
+      ...this.env("gateway"),
       HOST: "127.0.0.1",
       PORT: String(port),
       DOWNSTREAM_SERVICES: this.downstream.join(","),

@@ -1,5 +1,7 @@
-// An agent written with the SDK. Register it first (runtime "sdk"), then run this file with nothing but
-// a NATS connection: AGENT_ID=<id> NATS_URL=nats://127.0.0.1:4222 node libs/agent-sdk/dist/examples/uppercase-agent.js
+// An agent written with the SDK. Register it first (runtime "sdk"), save its worker credentials
+// (POST /api/v1/agents/<name>/worker-credentials, the `creds` field) to a file, then run this file with nothing but
+// a NATS connection: AGENT_ID=<id> NATS_URL=nats://127.0.0.1:<port> NATS_CREDS=agent.creds node libs/agent-sdk/dist/examples/uppercase-agent.js
+import { readFileSync } from "node:fs";
 import { AgentError, defineAgent, runAgent } from "../src/index.js";
 
 const uppercase = defineAgent<{ text?: string }, { text: string }>(async ({ input, progress, log, signal }) => {
@@ -12,6 +14,12 @@ const uppercase = defineAgent<{ text?: string }, { text: string }>(async ({ inpu
 
 const agentId = process.env.AGENT_ID;
 if (!agentId) throw new Error("Set AGENT_ID to the registered agent's id");
-const running = await runAgent({ agentId, handler: uppercase, servers: process.env.NATS_URL ?? "127.0.0.1:4222", concurrency: 4 });
+const running = await runAgent({
+  agentId,
+  handler: uppercase,
+  servers: process.env.NATS_URL ?? "127.0.0.1:4222",
+  ...(process.env.NATS_CREDS ? { credentials: readFileSync(process.env.NATS_CREDS, "utf8") } : {}),
+  concurrency: 4,
+});
 process.once("SIGTERM", () => void running.stop().then(() => process.exit(0)));
 process.once("SIGINT", () => void running.stop().then(() => process.exit(0)));

@@ -1,7 +1,9 @@
 import { randomUUID } from "node:crypto";
-import { connect, headers as natsHeaders, type ConnectionOptions, type NatsConnection } from "@nats-io/transport-node";
+import { connect, credsAuthenticator, headers as natsHeaders, type ConnectionOptions, type NatsConnection } from "@nats-io/transport-node";
 import {
+  agentNatsUser,
   Headers,
+  natsInboxPrefix,
   workerSubject,
   type AttemptRef,
   type AttemptReply,
@@ -53,9 +55,11 @@ export interface RunAgentOptions<I, O> {
   /** The registered agent's id (runtime "sdk"): GET /api/v1/agents/{name} shows it. */
   agentId: string;
   handler: AgentHandler<I, O>;
-  /** A connection of your own, or `servers` and `connectOptions` (credentials) to open one. */
+  /** A connection of your own (open it with {@link agentConnectOptions}), or `servers` and `credentials` to open one. */
   nc?: NatsConnection;
   servers?: string | string[];
+  /** The `creds` text from `POST /api/v1/agents/{name}/worker-credentials`: connects as this agent's NATS user. */
+  credentials?: string;
   connectOptions?: Omit<ConnectionOptions, "servers">;
   /** Attempts run at once by this process (the agent's own concurrency still bounds the total). */
   concurrency?: number;
@@ -84,12 +88,24 @@ class ProtocolError extends Error {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
+ * Connection options for an agent's workers: its credentials (when the server has accounts) and its private
+ * inbox prefix, the only reply subjects those credentials may read.
+ */
+export function agentConnectOptions(agentId: string, credentials?: string): Pick<ConnectionOptions, "inboxPrefix" | "authenticator"> {
+  return {
+    inboxPrefix: natsInboxPrefix(agentNatsUser(agentId)),
+    ...(credentials ? { authenticator: credsAuthenticator(new TextEncoder().encode(credentials)) } : {}),
+  };
+}
+
+/**
  * Run an agent: claim its tasks from the executor over NATS, run the handler, report progress, logs and
  * the outcome. The process needs nothing but a NATS connection allowed to publish on
  * `meridian.worker.<agent id>.>` (and receive replies): no database, no queue, no other agent.
  */
 export async function runAgent<I, O>(options: RunAgentOptions<I, O>): Promise<RunningAgent> {
-  const nc = options.nc ?? (await connect({ servers: options.servers ?? "127.0.0.1:4222", ...options.connectOptions }));
+  const nc =
+    options.nc ?? (await connect({ servers: options.servers ?? "127.0.0.1:4222", ...agentConnectOptions(options.agentId, options.credentials), ...options.connectOptions }));
   const ownConnection = !options.nc;
   const workerId = options.workerId ?? `w-${randomUUID().slice(0, 12)}`;
   const onError = options.onError ?? ((message, error) => void process.stderr.write(`[agent-sdk] ${message}: ${String((error as Error)?.message ?? error)}\n`));

@@ -12,3 +12,4 @@ export * from "./schemas/realtime.js";
 export * from "./schemas/worker.js";
 export * from "./schemas/analytics.js";
 export * from "./gateway.js";
+export * from "./nats-permissions.js";

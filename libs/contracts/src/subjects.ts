@@ -28,6 +28,8 @@ export const Subjects = {
     list: "meridian.agents.list",
     update: "meridian.agents.update",
     delete: "meridian.agents.delete",
+    /** NATS credentials for an sdk agent's workers, limited to its own worker subjects (owner or admin). */
+    workerCredentials: "meridian.agents.worker-credentials",
     health: "meridian.agents.health",
   },
   tasks: {

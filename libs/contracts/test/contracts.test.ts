@@ -1,5 +1,6 @@
+import { readFileSync } from "node:fs";
 import { expect } from "chai";
-import { MeridianError, SUBJECT_TOKEN_PATTERN, scopesForRoles, SubmitTaskRequestSchema, taskEventSubject, validate } from "../src/index.js";
+import { MeridianError, natsPermissionsMarkdown, SUBJECT_TOKEN_PATTERN, scopesForRoles, SubmitTaskRequestSchema, taskEventSubject, validate } from "../src/index.js";
 
 describe("contracts", () => {
   it("when an error crosses the wire, then it keeps its code, status and retryable flag", () => {
@@ -28,5 +29,13 @@ describe("contracts", () => {
     expect(validate(SubmitTaskRequestSchema, { agent: "echo" }).value).to.deep.include({ agent: "echo", wait: 0 });
     const { problems } = validate(SubmitTaskRequestSchema, { agent: "Bad.Name", wait: 999, extra: 1 });
     expect(problems?.map((p) => p.path)).to.have.members(["agent", "wait", "extra"]);
+  });
+});
+
+describe("contracts: NATS permission matrix", () => {
+  it("when docs/nats-security.md prints the matrix, then it is the one the code mints", () => {
+    const doc = readFileSync(new URL("../../../../docs/nats-security.md", import.meta.url), "utf8");
+    const printed = /<!-- nats-matrix:start -->\n([\s\S]*?)\n<!-- nats-matrix:end -->/.exec(doc)?.[1];
+    expect(printed, "regenerate the table: natsPermissionsMarkdown()").to.equal(natsPermissionsMarkdown());
   });
 });

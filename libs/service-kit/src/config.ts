@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import Joi from "joi";
 
 export class ConfigError extends Error {
@@ -31,6 +32,8 @@ export interface CommonConfig {
   LOG_LEVEL: string;
   NATS_URL: string;
   NATS_REQUEST_TIMEOUT_MS: number;
+  /** Path of this service's NATS `.creds` file (user JWT + nkey seed); unset on a server without auth. */
+  NATS_CREDS?: string;
   JETSTREAM_REPLICAS: number;
   SHUTDOWN_GRACE_MS: number;
   /** The ops port (/healthz, /readyz, /metrics); unset = no ops server. */
@@ -38,12 +41,27 @@ export interface CommonConfig {
   METRICS_HOST: string;
 }
 
+/** A readable NATS credentials file: a user JWT and its nkey seed (never logged, never in the environment itself). */
+const natsCredsFile = (path: string, helpers: Joi.CustomHelpers) => {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    return helpers.message({ custom: `{{#label}} (${path}) is not a readable file` });
+  }
+  if (!text.includes("BEGIN NATS USER JWT") || !text.includes("BEGIN USER NKEY SEED")) {
+    return helpers.message({ custom: "{{#label}} is not a NATS credentials file (user JWT and nkey seed)" });
+  }
+  return path;
+};
+
 /** Config keys every service shares. */
 export const commonConfig = {
   NODE_ENV: Joi.string().valid("development", "test", "production").default("development"),
   LOG_LEVEL: Joi.string().valid("error", "warn", "info", "http", "verbose", "debug", "silly").default("info"),
   NATS_URL: Joi.string().default("nats://127.0.0.1:4222"),
   NATS_REQUEST_TIMEOUT_MS: Joi.number().integer().min(100).max(120_000).default(5000),
+  NATS_CREDS: Joi.string().custom(natsCredsFile, "a NATS credentials file"),
   /** Copies of every stream and KV bucket the services create: 3 on a 3-node JetStream cluster. */
   JETSTREAM_REPLICAS: Joi.number().integer().min(1).max(5).default(1),
   SHUTDOWN_GRACE_MS: Joi.number().integer().min(0).max(600_000).default(10_000),

@@ -15,3 +15,4 @@ export * from "./retry.js";
 export * from "./metrics.js";
 export * from "./ops.js";
 export * from "./pruner.js";
+export * from "./nats-auth.js";

@@ -1,4 +1,5 @@
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { readFileSync } from "node:fs";
+import { connect, credsAuthenticator, type NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "./logger.js";
 
 export type { NatsConnection } from "@nats-io/transport-node";
@@ -7,6 +8,10 @@ export interface NatsOptions {
   url: string;
   name: string;
   logger: Logger;
+  /** Path of a `.creds` file: connect as that NATS user (see nats-auth.ts and the contracts' permission matrix). */
+  creds?: string | undefined;
+  /** The user's private reply subjects (`natsInboxPrefix(user)`): the only inboxes its permissions let it read. */
+  inboxPrefix?: string;
 }
 
 /** Connect with endless reconnects and log every status change; the first connect must succeed. */
@@ -29,9 +34,11 @@ export function natsServers(url: string): { servers: string[]; user?: string; pa
   return { servers, ...(user ? { user } : {}), ...(pass !== undefined ? { pass } : {}) };
 }
 
-export async function connectNats({ url, name, logger }: NatsOptions): Promise<NatsConnection> {
+export async function connectNats({ url, name, logger, creds, inboxPrefix }: NatsOptions): Promise<NatsConnection> {
   const nc = await connect({
     ...natsServers(url),
+    ...(creds ? { authenticator: credsAuthenticator(readFileSync(creds)) } : {}),
+    ...(inboxPrefix ? { inboxPrefix } : {}),
     name,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,

@@ -64,11 +64,12 @@ export interface NatsServerHandle {
  * Start a private nats-server (JetStream on, its own store dir) on a free port, for tests that
  * must stop or restart the server. The machine's shared server is never touched.
  */
-export async function startNatsServer({ port, storeDir }: { port?: number; storeDir?: string } = {}): Promise<NatsServerHandle> {
+export async function startNatsServer({ port, storeDir, config }: { port?: number; storeDir?: string; config?: string } = {}): Promise<NatsServerHandle> {
   const p = port ?? (await freePort());
   const dir = storeDir ?? mkdtempSync(join(tmpdir(), "meridian-nats-"));
   const bin = process.env.NATS_SERVER_BIN ?? "nats-server";
-  const child = spawn(bin, ["-a", "127.0.0.1", "-p", String(p), "-js", "-sd", dir], { stdio: "ignore" });
+  // `config`: a config file (e.g. operator mode with accounts, see nats-auth.ts); the flags set address, port and store.
+  const child = spawn(bin, [...(config ? ["-c", config] : []), "-a", "127.0.0.1", "-p", String(p), "-js", "-sd", dir], { stdio: "ignore" });
   const url = `nats://127.0.0.1:${p}`;
   await waitFor(
     () =>

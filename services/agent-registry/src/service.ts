@@ -1,5 +1,5 @@
 import { jetstreamManager } from "@nats-io/jetstream";
-import { ServiceNames, Subjects } from "@meridian/contracts";
+import { natsInboxPrefix, ServiceNames, Subjects } from "@meridian/contracts";
 import {
   connectNats,
   createDatabase,
@@ -41,11 +41,18 @@ export async function start(config: Readonly<AgentRegistryConfig>, options: Star
     poolSize: config.DB_POOL_SIZE,
     logger,
   });
-  const nc = await connectNats({ url: config.NATS_URL, name: ServiceNames.agentRegistry, logger });
+  const nc = await connectNats({ url: config.NATS_URL, name: ServiceNames.agentRegistry, logger, creds: config.NATS_CREDS, inboxPrefix: natsInboxPrefix(ServiceNames.agentRegistry) });
   const jsm = await jetstreamManager(nc);
   await ensureAgentEventsStream(jsm, logger, config.JETSTREAM_REPLICAS);
   const events = createAgentEventPublisher({ db: database.db, js: jsm.jetstream(), logger, timeoutMs: config.NATS_REQUEST_TIMEOUT_MS });
-  const deps: AgentRegistryDeps = { db: database.db, events, logger };
+  const deps: AgentRegistryDeps = {
+    db: database.db,
+    events,
+    logger,
+    ...(config.NATS_ACCOUNT && config.NATS_ACCOUNT_SIGNING_KEY
+      ? { workerCredentials: { issuer: { account: config.NATS_ACCOUNT, signingKeySeed: config.NATS_ACCOUNT_SIGNING_KEY }, ttlS: config.WORKER_CREDENTIALS_TTL_S } }
+      : {}),
+  };
 
   const metrics = new ServiceMetrics(ServiceNames.agentRegistry);
   const checks = { postgres: database.ping, nats: async () => void (await nc.flush()) };

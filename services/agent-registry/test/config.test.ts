@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { createNatsTrust } from "@meridian/service-kit";
 import { loadAgentRegistryConfig } from "../src/config.js";
 import { agentRegistryTestEnv } from "./agent-registry-context.js";
 
@@ -22,5 +23,12 @@ describe("agent-registry config", () => {
   it("when the republish interval is too short or not a number, then start-up fails naming it", () => {
     expect(() => loadAgentRegistryConfig(agentRegistryTestEnv({ EVENT_REPUBLISH_INTERVAL_MS: "10" }))).to.throw(/EVENT_REPUBLISH_INTERVAL_MS/);
     expect(() => loadAgentRegistryConfig(agentRegistryTestEnv({ EVENT_REPUBLISH_INTERVAL_MS: "soon" }))).to.throw(/EVENT_REPUBLISH_INTERVAL_MS/);
+  });
+  it("when the NATS account signing key is malformed or given without the account, then start-up fails naming it", () => {
+    const trust = createNatsTrust();
+    expect(() => loadAgentRegistryConfig(agentRegistryTestEnv({ NATS_ACCOUNT: trust.account, NATS_ACCOUNT_SIGNING_KEY: "SUnotaseed" }))).to.throw(/NATS_ACCOUNT_SIGNING_KEY/);
+    expect(() => loadAgentRegistryConfig(agentRegistryTestEnv({ NATS_ACCOUNT_SIGNING_KEY: trust.signingKeySeed }))).to.throw(/NATS_ACCOUNT/);
+    const config = loadAgentRegistryConfig(agentRegistryTestEnv({ NATS_ACCOUNT: trust.account, NATS_ACCOUNT_SIGNING_KEY: trust.signingKeySeed }));
+    expect(config.WORKER_CREDENTIALS_TTL_S).to.equal(30 * 24 * 3600);
   });
 });

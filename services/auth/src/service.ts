@@ -1,4 +1,4 @@
-import { ServiceNames, Subjects } from "@meridian/contracts";
+import { natsInboxPrefix, ServiceNames, Subjects } from "@meridian/contracts";
 import {
   connectNats,
   createDatabase,
@@ -49,7 +49,7 @@ export async function start(config: Readonly<AuthConfig>, options: StartOptions 
     poolSize: config.DB_POOL_SIZE,
     logger,
   });
-  const nc = await connectNats({ url: config.NATS_URL, name: ServiceNames.auth, logger });
+  const nc = await connectNats({ url: config.NATS_URL, name: ServiceNames.auth, logger, creds: config.NATS_CREDS, inboxPrefix: natsInboxPrefix(ServiceNames.auth) });
   const deps: AuthDeps = {
     db: database.db,
     hasher: await createPasswordHasher({ memoryKiB: config.ARGON2_MEMORY_KIB, timeCost: config.ARGON2_TIME_COST }),

@@ -1,4 +1,4 @@
-import { ServiceNames, Subjects } from "@meridian/contracts";
+import { natsInboxPrefix, ServiceNames, Subjects } from "@meridian/contracts";
 import {
   connectNats,
   createBatcher,
@@ -53,7 +53,13 @@ export async function migrate(config: Pick<ExecutorConfig, "DATABASE_URL">, logg
 export async function start(config: Readonly<ExecutorConfig>, options: StartOptions = {}): Promise<RunningExecutor> {
   const logger = serviceLogger(ServiceNames.executor, config.LOG_LEVEL, options);
   const database = createDatabase<ExecutorDatabase>({ connectionString: config.DATABASE_URL, schema: SCHEMA, poolSize: config.DB_POOL_SIZE, logger });
-  const nc = await connectNats({ url: config.NATS_URL, name: `${ServiceNames.executor}-${config.EXECUTOR_ID}`, logger });
+  const nc = await connectNats({
+    url: config.NATS_URL,
+    name: `${ServiceNames.executor}-${config.EXECUTOR_ID}`,
+    logger,
+    creds: config.NATS_CREDS,
+    inboxPrefix: natsInboxPrefix(ServiceNames.executor),
+  });
   const jsm = await jetstreamManager(nc);
   await untilReady("jetstream", () => ensureTaskStreams(jsm, logger, config.JETSTREAM_REPLICAS), logger);
   const js = jetstream(nc);

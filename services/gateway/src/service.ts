@@ -1,7 +1,7 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createClient, type RedisClientType } from "redis";
-import { DownstreamHealthSubjects, ServiceNames, type HealthReport } from "@meridian/contracts";
+import { DownstreamHealthSubjects, natsInboxPrefix, ServiceNames, type HealthReport } from "@meridian/contracts";
 import {
   connectNats,
   requestJson,
@@ -33,7 +33,7 @@ export interface RunningGateway extends RunningService {
 /** Composition root: connect NATS and Redis, build the app, listen; stop() closes in reverse order. */
 export async function start(config: Readonly<GatewayConfig>, options: StartOptions = {}): Promise<RunningGateway> {
   const logger = serviceLogger(ServiceNames.gateway, config.LOG_LEVEL, options);
-  const nc = await connectNats({ url: config.NATS_URL, name: ServiceNames.gateway, logger });
+  const nc = await connectNats({ url: config.NATS_URL, name: ServiceNames.gateway, logger, creds: config.NATS_CREDS, inboxPrefix: natsInboxPrefix(ServiceNames.gateway) });
   const redis: RedisClientType = createClient({ url: config.REDIS_URL, socket: { reconnectStrategy: (n) => Math.min(n * 200, 5000) } });
   redis.on("error", (err: Error) => logger.warn("redis error", { error: err.message }));
   await redis.connect();

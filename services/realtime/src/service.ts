@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { createAdapter } from "@socket.io/redis-adapter";
 import { createClient } from "redis";
 import { Server, type Socket } from "socket.io";
-import { MeridianError, ServiceNames, SocketEvents, Subjects } from "@meridian/contracts";
+import { MeridianError, natsInboxPrefix, ServiceNames, SocketEvents, Subjects } from "@meridian/contracts";
 import {
   connectNats,
   jetstream,
@@ -40,7 +40,13 @@ export interface RunningRealtime extends RunningService {
 /** Composition root: Socket.IO on Redis, handshake auth, the JetStream relay, session revocation. */
 export async function start(config: Readonly<RealtimeConfig>, options: StartOptions = {}): Promise<RunningRealtime> {
   const logger = serviceLogger(ServiceNames.realtime, config.LOG_LEVEL, options);
-  const nc = await connectNats({ url: config.NATS_URL, name: `${ServiceNames.realtime}-${config.REPLICA_ID}`, logger });
+  const nc = await connectNats({
+    url: config.NATS_URL,
+    name: `${ServiceNames.realtime}-${config.REPLICA_ID}`,
+    logger,
+    creds: config.NATS_CREDS,
+    inboxPrefix: natsInboxPrefix(ServiceNames.realtime),
+  });
   const js = jetstream(nc);
   const revoked = await RevokedSessions.open(nc, config.JETSTREAM_REPLICAS);
   const keys = new SigningKeyCache(nc, config.NATS_REQUEST_TIMEOUT_MS);

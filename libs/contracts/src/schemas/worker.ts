@@ -82,3 +82,21 @@ export const CompleteRequestSchema = Joi.object<CompleteRequest>({
   error: Joi.object<WorkerError>({ message: Joi.string().max(10_000).required(), retryable: Joi.boolean(), detail: Joi.object() }),
   timed_out: Joi.boolean(),
 }).oxor("result", "error", "timed_out");
+
+/**
+ * NATS credentials for the workers of one sdk agent (`POST /api/v1/agents/{name}/worker-credentials`): a user
+ * JWT allowed to publish only `meridian.worker.<agent id>.<operation>` and to read only its own inbox prefix.
+ */
+export interface WorkerCredentials {
+  agent_id: string;
+  agent_name: string;
+  /** The NATS user's public nkey (the JWT's subject). */
+  nats_user: string;
+  /** The `.creds` file: the user JWT and its nkey seed. Shown once; store it like a password. */
+  creds: string;
+  /** Give it as the connection's `inboxPrefix` (runAgent does when given `credentials`). */
+  inbox_prefix: string;
+  publish: string[];
+  subscribe: string[];
+  expires_at: string;
+}

@@ -6,6 +6,7 @@ import { getAgentByIdHandler } from "./get-agent-by-id.handler.js";
 import { getAgentHandler } from "./get-agent.handler.js";
 import { listAgentsHandler } from "./list-agents.handler.js";
 import { updateAgentHandler } from "./update-agent.handler.js";
+import { workerCredentialsHandler } from "./worker-credentials.handler.js";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const agentRegistryHandlers = (deps: AgentRegistryDeps): Array<EndpointDefinition<any, unknown>> => [
@@ -15,4 +16,5 @@ export const agentRegistryHandlers = (deps: AgentRegistryDeps): Array<EndpointDe
   listAgentsHandler(deps),
   updateAgentHandler(deps),
   deleteAgentHandler(deps),
+  workerCredentialsHandler(deps),
 ];

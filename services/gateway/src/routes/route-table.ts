@@ -107,6 +107,17 @@ export interface RouteSpec {
   streamPages?: { produces: readonly ("text/csv" | "application/json")[] };
 }
 
+const WorkerCredentialsSchema = Joi.object().example({
+  agent_id: "9a7c3e1f-6b2d-4e8a-b1c0-2d3e4f5a6b7c",
+  agent_name: "my-sdk-agent",
+  nats_user: "UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4",
+  creds: "-----BEGIN NATS USER JWT-----\neyJ0eXAiOiJKV1QiLCJhbGciOiJlZDI1NTE5LW5rZXkifQ…\n------END NATS USER JWT------\n…",
+  inbox_prefix: "_INBOX.agent-9a7c3e1f-6b2d-4e8a-b1c0-2d3e4f5a6b7c",
+  publish: ["meridian.worker.9a7c3e1f-6b2d-4e8a-b1c0-2d3e4f5a6b7c.claim", "…"],
+  subscribe: ["_INBOX.agent-9a7c3e1f-6b2d-4e8a-b1c0-2d3e4f5a6b7c.>"],
+  expires_at: "2027-01-02T21:00:00.000Z",
+});
+
 const revoked = Joi.object({ revoked: Joi.boolean().valid(true).required() }).example({ revoked: true });
 
 export const routes: RouteSpec[] = [
@@ -288,6 +299,21 @@ export const routes: RouteSpec[] = [
     params: AgentNameRequestSchema,
     success: { status: 200, description: "The agent is deleted", schema: AgentDeletedSchema },
     errors: ["FORBIDDEN", "NOT_FOUND"],
+  },
+  {
+    method: "post",
+    path: "/api/v1/agents/:name/worker-credentials",
+    subject: Subjects.agents.workerCredentials,
+    tag: "agents",
+    summary: "Issue NATS credentials for an sdk agent's workers",
+    description:
+      "Only the owner or an admin. A `.creds` file (user JWT and nkey seed) allowed to publish only `meridian.worker.<agent id>.{claim,heartbeat,progress,log,complete}` and to read only its own inbox prefix; give it to `runAgent({ credentials })`. Shown once, never stored; it expires at `expires_at` (each call issues a new one). 503 when the deployment runs NATS without accounts.",
+    auth: "required",
+    scope: "agents:write",
+    rateLimit: "auth",
+    params: AgentNameRequestSchema,
+    success: { status: 201, description: "The credentials", schema: WorkerCredentialsSchema },
+    errors: ["FORBIDDEN", "NOT_FOUND", "CONFLICT"],
   },
   ...taskRoutes(),
 ];
