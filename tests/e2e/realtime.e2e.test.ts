@@ -125,7 +125,7 @@ describe("e2e: realtime task events over Socket.IO", function () {
   describe("handshake", () => {
     const sign = (expiresAt: number) =>
       new SignJWT({ username: "rt_expiry", roles: ["user"], scope: "tasks:read", sid: randomUUID() })
-        .setProtectedHeader({ alg: "ES256", kid: stack.key.kid })
+        .setProtectedHeader({ alg: "ES256", kid: stack.key.kid, typ: "at+jwt" })
         .setSubject(randomUUID())
         .setIssuer("meridian-auth")
         .setAudience("meridian-api")

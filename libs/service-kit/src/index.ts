@@ -15,3 +15,5 @@ export * from "./retry.js";
 export * from "./metrics.js";
 export * from "./ops.js";
 export * from "./pruner.js";
+export * from "./revocation-watch.js";
+export * from "./credentials.js";

@@ -3,11 +3,12 @@ import type { AddressInfo } from "node:net";
 import { createAdapter } from "@socket.io/redis-adapter";
 import { createClient } from "redis";
 import { Server, type Socket } from "socket.io";
-import { MeridianError, ServiceNames, SocketEvents, Subjects } from "@meridian/contracts";
+import { canFollowOwnTasks, MeridianError, ServiceNames, SocketEvents, Subjects, type SubscribeAck } from "@meridian/contracts";
 import {
   connectNats,
+  CredentialVerifier,
   jetstream,
-  RevokedSessions,
+  RevocationWatch,
   runWithContext,
   saneCorrelationId,
   serveHealth,
@@ -19,6 +20,7 @@ import {
   type RunningService,
 } from "@meridian/service-kit";
 import type { RealtimeConfig } from "./config.js";
+import { EventBudget } from "./domain/event-budget.js";
 import { authenticate } from "./domain/handshake.js";
 import { subscribeHandler, unsubscribeHandler } from "./handlers/subscribe.handler.js";
 import { batchWrites, Delivery, endSession, rooms, stateOf, type SocketState } from "./relay/delivery.js";
@@ -26,6 +28,7 @@ import { taskHistory } from "./relay/history.js";
 import { LiveRelay } from "./relay/live-relay.js";
 import { realtimeMetrics } from "./metrics.js";
 import { TaskSequencer } from "./relay/sequencer.js";
+import { securityHeaders } from "./security-headers.js";
 
 export const VERSION = "0.1.0";
 
@@ -37,13 +40,24 @@ export interface RunningRealtime extends RunningService {
   io: Server;
 }
 
-/** Composition root: Socket.IO on Redis, handshake auth, the JetStream relay, session revocation. */
+/**
+ * Composition root: Socket.IO on Redis, handshake auth through the shared credential verifier, the JetStream
+ * relay, per-socket event budgets, and revocations (sessions, API keys, disabled users) closing sockets at once.
+ */
 export async function start(config: Readonly<RealtimeConfig>, options: StartOptions = {}): Promise<RunningRealtime> {
   const logger = serviceLogger(ServiceNames.realtime, config.LOG_LEVEL, options);
   const nc = await connectNats({ url: config.NATS_URL, name: `${ServiceNames.realtime}-${config.REPLICA_ID}`, logger });
   const js = jetstream(nc);
-  const revoked = await RevokedSessions.open(nc, config.JETSTREAM_REPLICAS);
-  const keys = new SigningKeyCache(nc, config.NATS_REQUEST_TIMEOUT_MS);
+  const revocations = await RevocationWatch.start(nc, logger, config.JETSTREAM_REPLICAS);
+  const verifier = new CredentialVerifier({
+    nc,
+    keys: new SigningKeyCache(nc, config.NATS_REQUEST_TIMEOUT_MS),
+    revocations,
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+    timeoutMs: config.NATS_REQUEST_TIMEOUT_MS,
+  });
+  const headers = securityHeaders(config.NODE_ENV === "production");
 
   const pub = createClient({ url: config.REDIS_URL });
   const sub = pub.duplicate();
@@ -51,6 +65,7 @@ export async function start(config: Readonly<RealtimeConfig>, options: StartOpti
   await Promise.all([pub.connect(), sub.connect()]);
 
   const http: HttpServer = createServer((req, res) => {
+    for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
     if (req.url === "/health") {
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ status: "ok" }));
     } else if (!req.url?.startsWith("/socket.io")) {
@@ -64,6 +79,7 @@ export async function start(config: Readonly<RealtimeConfig>, options: StartOpti
     // Long polling and WebSocket both work; several replicas need sticky sessions for polling.
     transports: ["polling", "websocket"],
   });
+  io.engine.on("headers", (outgoing: Record<string, string>) => Object.assign(outgoing, headers));
 
   const metrics = new ServiceMetrics(ServiceNames.realtime);
   const delivery = new Delivery(io, logger, config.SLOW_CLIENT_MAX_BUFFERED, realtimeMetrics(metrics, io));
@@ -82,16 +98,15 @@ export async function start(config: Readonly<RealtimeConfig>, options: StartOpti
     const auth = socket.handshake.auth as { token?: unknown; apiKey?: unknown };
     const header = socket.handshake.headers.authorization;
     const token = auth.token ?? (typeof header === "string" && header.startsWith("Bearer ") ? header.slice(7) : undefined);
-    authenticate({ token, apiKey: auth.apiKey ?? socket.handshake.headers["x-api-key"] }, {
-      nc,
-      keys,
-      revoked,
-      issuer: config.JWT_ISSUER,
-      audience: config.JWT_AUDIENCE,
-      timeoutMs: config.NATS_REQUEST_TIMEOUT_MS,
-    }).then(
+    authenticate({ token, apiKey: auth.apiKey ?? socket.handshake.headers["x-api-key"] }, verifier).then(
       (session) => {
-        const state: SocketState = { principal: session.principal, seen: new Map(), replaying: new Map() };
+        const state: SocketState = {
+          principal: session.principal,
+          seen: new Map(),
+          replaying: new Map(),
+          subscriptions: new Set(),
+          budget: new EventBudget(config.SOCKET_EVENTS_PER_SECOND, config.SOCKET_EVENTS_BURST, config.SOCKET_ABUSE_LIMIT),
+        };
         if (session.expiresAt) {
           state.expiryTimer = setTimeout(() => endSession(socket, "token_expired"), Math.max(0, session.expiresAt - Date.now()));
         }
@@ -113,8 +128,25 @@ export async function start(config: Readonly<RealtimeConfig>, options: StartOpti
     batchWrites(socket);
     const correlationId = saneCorrelationId(socket.handshake.headers["x-correlation-id"]);
     runWithContext({ correlationId }, () => logger.info("socket connected", { socket_id: socket.id, user_id: state.principal.sub }));
-    void socket.join([rooms.user(state.principal.sub), ...(state.principal.sid ? [rooms.session(state.principal.sid)] : [])]);
-    const deps = { nc, js, delivery, sequencer, logger, timeoutMs: config.NATS_REQUEST_TIMEOUT_MS };
+    const { principal } = state;
+    void socket.join([
+      ...(canFollowOwnTasks(principal) ? [rooms.user(principal.sub)] : []),
+      ...(principal.sid ? [rooms.session(principal.sid)] : []),
+      ...(principal.keyId ? [rooms.apiKey(principal.keyId)] : []),
+    ]);
+    // Revoked between the handshake's check and joining its rooms: the watch's callback missed this socket.
+    if (verifier.isRevoked(principal)) return endSession(socket, "session_revoked");
+    socket.use(([, ...args], next) => {
+      const verdict = state.budget.take();
+      if (verdict === "allow") return next();
+      const ack = args[args.length - 1];
+      if (typeof ack === "function") (ack as (a: SubscribeAck) => void)({ ok: false, error: { code: "RATE_LIMITED", message: "Too many events on this socket; slow down" } });
+      if (verdict === "abuse") {
+        logger.warn("socket disconnected for abuse", { socket_id: socket.id, user_id: principal.sub });
+        endSession(socket, "abuse");
+      }
+    });
+    const deps = { nc, js, delivery, sequencer, logger, timeoutMs: config.NATS_REQUEST_TIMEOUT_MS, maxSubscriptions: config.SOCKET_MAX_SUBSCRIPTIONS };
     socket.on(SocketEvents.subscribe, subscribeHandler(socket, deps));
     socket.on(SocketEvents.unsubscribe, unsubscribeHandler(socket));
     socket.on("disconnect", (reason) => {
@@ -123,10 +155,10 @@ export async function start(config: Readonly<RealtimeConfig>, options: StartOpti
     });
   });
 
-  // Logout or refresh-token reuse anywhere: the session's sockets are closed on every replica.
-  const revocations = await revoked.watch((sid) => {
-    for (const id of io.of("/").adapter.rooms.get(rooms.session(sid)) ?? []) {
-      const socket = io.of("/").sockets.get(id);
+  // Logout, refresh-token reuse, a revoked API key or a disabled user anywhere: each replica's watch closes its own sockets.
+  const stopClosing = revocations.onRevoked(({ kind, id }) => {
+    for (const socketId of [...(io.of("/").adapter.rooms.get(kind === "session" ? rooms.session(id) : rooms.apiKey(id)) ?? [])]) {
+      const socket = io.of("/").sockets.get(socketId);
       if (socket) endSession(socket, "session_revoked");
     }
   });
@@ -136,6 +168,7 @@ export async function start(config: Readonly<RealtimeConfig>, options: StartOpti
     nats: async () => void (await nc.flush()),
     redis: async () => void (await pub.ping()),
     relay: async () => relay.health(),
+    revocations: () => Promise.resolve(revocations.check()),
   };
   const health = serveHealth(nc, { subject: Subjects.realtime.health, service: ServiceNames.realtime, version: VERSION, logger, checks, metrics }).subscription;
 
@@ -159,6 +192,7 @@ export async function start(config: Readonly<RealtimeConfig>, options: StartOpti
       ops.shuttingDown();
       relay.stop();
       sequencer.stop();
+      stopClosing();
       revocations.stop();
       health.unsubscribe();
       await new Promise<void>((resolve) => io.close(() => resolve()));

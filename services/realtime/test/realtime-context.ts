@@ -101,7 +101,7 @@ export class RealtimeTestContext {
 
   token(principal: Partial<Principal> & { sub: string }, ttlSeconds = 600): Promise<string> {
     return new SignJWT({ username: principal.username ?? "rt_user", roles: principal.roles ?? ["user"], scope: "tasks:read", sid: principal.sid ?? randomUUID() })
-      .setProtectedHeader({ alg: "ES256", kid: this.kid })
+      .setProtectedHeader({ alg: "ES256", kid: this.kid, typ: "at+jwt" })
       .setSubject(principal.sub)
       .setIssuer(ISSUER)
       .setAudience(AUDIENCE)
