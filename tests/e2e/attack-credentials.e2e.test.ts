@@ -2,7 +2,7 @@ import { createPrivateKey, randomUUID } from "node:crypto";
 import { expect } from "chai";
 import { decodeProtectedHeader, SignJWT } from "jose";
 import { io } from "socket.io-client";
-import { waitFor } from "@meridian/service-kit/testing";
+import { startNatsServer, waitFor, type NatsServerHandle } from "@meridian/service-kit/testing";
 import { http, signUp } from "../support/http.js";
 import { Stack } from "../support/stack.js";
 
@@ -125,13 +125,16 @@ describe("e2e attack: credentials", function () {
     });
   });
 
-  describe("auth unreachable", () => {
-    const lonely = new Stack();
+  describe("auth unreachable (a private nats-server, so no other stack's auth answers)", () => {
+    let nats: NatsServerHandle;
+    let lonely: Stack;
     let gateway: Awaited<ReturnType<Stack["startGateway"]>>;
     let token: string;
     let key: string;
 
     before(async () => {
+      nats = await startNatsServer();
+      lonely = new Stack(nats.url);
       await lonely.start();
       const owner = await signUp(lonely.gatewayUrl);
       token = owner.token;
@@ -139,7 +142,10 @@ describe("e2e attack: credentials", function () {
       await lonely.auth!.stop();
       gateway = await lonely.startGateway();
     });
-    after(() => lonely.stop());
+    after(async () => {
+      await lonely?.stop();
+      await nats?.stop();
+    });
 
     it("when auth cannot be reached, then a valid token or key gets 503, not 401", async () => {
       for (const headers of [{ authorization: `Bearer ${token}` }, { "x-api-key": key }] as Array<Record<string, string>>) {
