@@ -203,7 +203,7 @@ describe("e2e: realtime task events over Socket.IO", function () {
       const refused = await subscribe(stranger, { taskId: first });
       expect(refused).to.deep.include({ ok: false });
       expect((refused as Extract<SubscribeAck, { ok: false }>).error.code).to.equal("NOT_FOUND");
-      expect(await subscribe(stranger, { agent })).to.deep.include({ ok: false, error: { code: "FORBIDDEN", message: "Only admins may watch a whole agent" } });
+      expect(await subscribe(stranger, { agent })).to.deep.include({ ok: false, error: { code: "FORBIDDEN", message: "Only admins (API keys: with the admin scope) may watch a whole agent" } });
       expect(await subscribe(owner, { taskId: first })).to.deep.equal({ ok: true, replayed: 0 });
       expect(await subscribe(watcher, { taskId: first })).to.deep.equal({ ok: true, replayed: 0 });
       expect(await subscribe(watcher, { agent })).to.deep.equal({ ok: true, replayed: 0 });

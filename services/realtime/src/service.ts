@@ -48,6 +48,7 @@ export async function start(config: Readonly<RealtimeConfig>, options: StartOpti
   const logger = serviceLogger(ServiceNames.realtime, config.LOG_LEVEL, options);
   const nc = await connectNats({ url: config.NATS_URL, name: `${ServiceNames.realtime}-${config.REPLICA_ID}`, logger });
   const js = jetstream(nc);
+  const jsm = await js.jetstreamManager();
   const revocations = await RevocationWatch.start(nc, logger, config.JETSTREAM_REPLICAS);
   const verifier = new CredentialVerifier({
     nc,
@@ -88,7 +89,7 @@ export async function start(config: Readonly<RealtimeConfig>, options: StartOpti
     maxHoldMs: config.REORDER_MAX_HOLD_MS,
     maxHeldPerTask: config.SLOW_CLIENT_MAX_BUFFERED,
     maxTasks: 50_000,
-    history: (taskId) => taskHistory(js, taskId),
+    history: (taskId) => taskHistory(js, jsm, taskId),
     release: (event) => void delivery.relay(event),
     logger,
   });
@@ -146,7 +147,7 @@ export async function start(config: Readonly<RealtimeConfig>, options: StartOpti
         endSession(socket, "abuse");
       }
     });
-    const deps = { nc, js, delivery, sequencer, logger, timeoutMs: config.NATS_REQUEST_TIMEOUT_MS, maxSubscriptions: config.SOCKET_MAX_SUBSCRIPTIONS };
+    const deps = { nc, js, jsm, delivery, sequencer, logger, timeoutMs: config.NATS_REQUEST_TIMEOUT_MS, maxSubscriptions: config.SOCKET_MAX_SUBSCRIPTIONS };
     socket.on(SocketEvents.subscribe, subscribeHandler(socket, deps));
     socket.on(SocketEvents.unsubscribe, unsubscribeHandler(socket));
     socket.on("disconnect", (reason) => {

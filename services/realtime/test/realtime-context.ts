@@ -72,12 +72,12 @@ export class RealtimeTestContext {
       subject: Subjects.auth.signingKeys,
       handler: () => ({ keys: [jwk], issuer: ISSUER, audience: AUDIENCE }),
     });
-    serveEndpoint<{ id: string }, { id: string }>(this.nc, "executor", logger, {
+    serveEndpoint<{ id: string }, { id: string; owner_id: string }>(this.nc, "executor", logger, {
       subject: Subjects.tasks.get,
       handler: ({ data, principal }) => {
         const owner = this.owners.get(data.id);
         if (!owner || !principal || (owner !== principal.sub && !principal.roles.includes("admin"))) throw new MeridianError("NOT_FOUND", "Task not found");
-        return { id: data.id };
+        return { id: data.id, owner_id: owner };
       },
     });
     await this.nc.flush();

@@ -13,7 +13,7 @@ import {
   type SubscribeRequest,
   type TaskView,
 } from "@meridian/contracts";
-import { requestJson, type JetStreamClient, type Logger } from "@meridian/service-kit";
+import { requestJson, type JetStreamClient, type JetStreamManager, type Logger } from "@meridian/service-kit";
 import { rooms, stateOf, type Delivery } from "../relay/delivery.js";
 import { taskHistory } from "../relay/history.js";
 import type { TaskSequencer } from "../relay/sequencer.js";
@@ -21,6 +21,7 @@ import type { TaskSequencer } from "../relay/sequencer.js";
 export interface SubscribeDeps {
   nc: NatsConnection;
   js: JetStreamClient;
+  jsm: JetStreamManager;
   delivery: Delivery;
   sequencer: TaskSequencer;
   logger: Logger;
@@ -58,14 +59,14 @@ export function subscribeHandler(socket: Socket, deps: SubscribeDeps) {
       }
       if (!hasScope(state.principal, "tasks:read")) throw new MeridianError("FORBIDDEN", "Missing scope: tasks:read");
       const taskId = value.taskId!;
-      await requestJson<TaskView>(deps.nc, Subjects.tasks.get, { id: taskId }, { timeoutMs: deps.timeoutMs, principal: state.principal });
+      const task = await requestJson<TaskView>(deps.nc, Subjects.tasks.get, { id: taskId }, { timeoutMs: deps.timeoutMs, principal: state.principal });
       state.replaying.set(taskId, []);
       state.subscriptions.add(room);
       await socket.join(room);
       let replayed = 0;
       try {
         if (value.since !== undefined) {
-          const history = await taskHistory(deps.js, taskId);
+          const history = await taskHistory(deps.js, deps.jsm, taskId, task.owner_id);
           const first = history[0]?.seq ?? null;
           if (first === null ? value.since > 0 : first > value.since + 1) {
             socket.emit(SocketEvents.resync, { taskId, reason: "history_expired", since: value.since, first_available_seq: first } satisfies ResyncNotice);
