@@ -214,6 +214,21 @@ describe("e2e attack: realtime scopes, revocation and floods", function () {
   });
 
   describe("one socket flooding subscribes", () => {
+    it("when a socket follows as many tasks as SOCKET_MAX_SUBSCRIPTIONS allows, then one more is refused until it leaves one", async () => {
+      const capped = await stack.startRealtime({ SOCKET_MAX_SUBSCRIPTIONS: "2" });
+      const owner = await signUp(stack.gatewayUrl);
+      const agent = await sleepAgent(owner.token);
+      const [first, second, third] = [await submit(owner.token, agent), await submit(owner.token, agent), await submit(owner.token, agent)];
+      const socket = await connect({ token: owner.token }, capped.url);
+      expect(await subscribe(socket, { taskId: first! })).to.deep.include({ ok: true });
+      expect(await subscribe(socket, { taskId: second! })).to.deep.include({ ok: true });
+      expect(await subscribe(socket, { taskId: first!, since: 0 })).to.deep.include({ ok: true });
+      const refused = await subscribe(socket, { taskId: third! });
+      expect((refused as { error?: { code: string } }).error?.code).to.equal("RATE_LIMITED");
+      expect(await socket.timeout(5000).emitWithAck(SocketEvents.unsubscribe, { taskId: first! })).to.deep.include({ ok: true });
+      expect(await subscribe(socket, { taskId: third! })).to.deep.include({ ok: true });
+    });
+
     it("when one socket fires 1,500 subscribes with since, then it is refused and cut off, the stack stays ready and other sockets keep their events", async () => {
       const attacker = await signUp(stack.gatewayUrl);
       const target = await finishedTask(attacker.token);
