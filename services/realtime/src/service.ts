@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { createAdapter } from "@socket.io/redis-adapter";
 import { createClient } from "redis";
 import { Server, type Socket } from "socket.io";
-import { canFollowOwnTasks, MeridianError, ServiceNames, SocketEvents, Subjects, type SubscribeAck } from "@meridian/contracts";
+import { canFollowOwnTasks, MeridianError, ServiceNames, SocketEvents, Subjects } from "@meridian/contracts";
 import {
   connectNats,
   CredentialVerifier,
@@ -26,6 +26,7 @@ import { subscribeHandler, unsubscribeHandler } from "./handlers/subscribe.handl
 import { batchWrites, Delivery, endSession, rooms, stateOf, type SocketState } from "./relay/delivery.js";
 import { taskHistory } from "./relay/history.js";
 import { LiveRelay } from "./relay/live-relay.js";
+import { limitEvents } from "./relay/socket-limits.js";
 import { realtimeMetrics } from "./metrics.js";
 import { TaskSequencer } from "./relay/sequencer.js";
 import { securityHeaders } from "./security-headers.js";
@@ -136,17 +137,11 @@ export async function start(config: Readonly<RealtimeConfig>, options: StartOpti
       ...(principal.keyId ? [rooms.apiKey(principal.keyId)] : []),
     ]);
     // Revoked between the handshake's check and joining its rooms: the watch's callback missed this socket.
-    if (verifier.isRevoked(principal)) return endSession(socket, "session_revoked");
-    socket.use(([, ...args], next) => {
-      const verdict = state.budget.take();
-      if (verdict === "allow") return next();
-      const ack = args[args.length - 1];
-      if (typeof ack === "function") (ack as (a: SubscribeAck) => void)({ ok: false, error: { code: "RATE_LIMITED", message: "Too many events on this socket; slow down" } });
-      if (verdict === "abuse") {
-        logger.warn("socket disconnected for abuse", { socket_id: socket.id, user_id: principal.sub });
-        endSession(socket, "abuse");
-      }
-    });
+    if (verifier.isRevoked(principal)) {
+      clearTimeout(state.expiryTimer);
+      return endSession(socket, "session_revoked");
+    }
+    limitEvents(socket, logger);
     const deps = { nc, js, jsm, delivery, sequencer, logger, timeoutMs: config.NATS_REQUEST_TIMEOUT_MS, maxSubscriptions: config.SOCKET_MAX_SUBSCRIPTIONS };
     socket.on(SocketEvents.subscribe, subscribeHandler(socket, deps));
     socket.on(SocketEvents.unsubscribe, unsubscribeHandler(socket));
