@@ -80,7 +80,7 @@ describe("e2e: auth through the gateway", function () {
   describe("tokens the gateway must refuse", () => {
     const sign = (key: { pem: string; kid: string }, claims: Record<string, unknown>, opts: { exp?: string | number; aud?: string; iss?: string } = {}) =>
       new SignJWT({ username: "mallory", roles: ["admin"], scope: "admin profile:read", sid: "00000000-0000-4000-8000-000000000000", ...claims })
-        .setProtectedHeader({ alg: "ES256", kid: key.kid })
+        .setProtectedHeader({ alg: "ES256", kid: key.kid, typ: "at+jwt" })
         .setSubject("00000000-0000-4000-8000-000000000001")
         .setIssuer(opts.iss ?? "meridian-auth")
         .setAudience(opts.aud ?? "meridian-api")

@@ -27,7 +27,7 @@ describe("e2e: the gateway's credential cache and revocations", function () {
     expect(revoked.status).to.equal(200);
     const refused = await http(a.url, "GET", "/api/v1/auth/me", { headers });
     expect(refused.status).to.equal(401);
-    expect(refused.body).to.include({ code: "INVALID_TOKEN" });
+    expect(refused.body).to.include({ code: "TOKEN_REVOKED", detail: "API key has been revoked" });
     await waitFor(async () => (await http(b.url, "GET", "/api/v1/auth/me", { headers })).status === 401, { timeoutMs: 2000, what: "the other replica to refuse the key" });
   });
 

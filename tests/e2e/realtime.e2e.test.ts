@@ -51,9 +51,11 @@ describe("e2e: realtime task events over Socket.IO", function () {
 
   const signedIn = async () => (await signUp(stack.gatewayUrl)).token;
 
-  function connect(url: string, auth: Record<string, unknown>, transports: string[] = ["websocket"]): Promise<Socket> {
+  /** `setup` runs before the handshake: events that arrive with the connect packet reach its listeners too. */
+  function connect(url: string, auth: Record<string, unknown>, transports: string[] = ["websocket"], setup?: (socket: Socket) => void): Promise<Socket> {
     const socket = io(url, { auth, transports, reconnection: false, forceNew: true });
     sockets.push(socket);
+    setup?.(socket);
     return new Promise((resolve, reject) => {
       socket.once("connect", () => resolve(socket));
       socket.once("connect_error", (err) => reject(err));
@@ -125,7 +127,7 @@ describe("e2e: realtime task events over Socket.IO", function () {
   describe("handshake", () => {
     const sign = (expiresAt: number) =>
       new SignJWT({ username: "rt_expiry", roles: ["user"], scope: "tasks:read", sid: randomUUID() })
-        .setProtectedHeader({ alg: "ES256", kid: stack.key.kid })
+        .setProtectedHeader({ alg: "ES256", kid: stack.key.kid, typ: "at+jwt" })
         .setSubject(randomUUID())
         .setIssuer("meridian-auth")
         .setAudience("meridian-api")
@@ -203,7 +205,7 @@ describe("e2e: realtime task events over Socket.IO", function () {
       const refused = await subscribe(stranger, { taskId: first });
       expect(refused).to.deep.include({ ok: false });
       expect((refused as Extract<SubscribeAck, { ok: false }>).error.code).to.equal("NOT_FOUND");
-      expect(await subscribe(stranger, { agent })).to.deep.include({ ok: false, error: { code: "FORBIDDEN", message: "Only admins may watch a whole agent" } });
+      expect(await subscribe(stranger, { agent })).to.deep.include({ ok: false, error: { code: "FORBIDDEN", message: "Only admins (API keys: with the admin scope) may watch a whole agent" } });
       expect(await subscribe(owner, { taskId: first })).to.deep.equal({ ok: true, replayed: 0 });
       expect(await subscribe(watcher, { taskId: first })).to.deep.equal({ ok: true, replayed: 0 });
       expect(await subscribe(watcher, { agent })).to.deep.equal({ ok: true, replayed: 0 });
@@ -241,8 +243,8 @@ describe("e2e: realtime task events over Socket.IO", function () {
         what: "the task to succeed",
       });
 
-      const second = await connect(replica(1), { token });
-      const later = record(second);
+      let later!: ReturnType<typeof record>;
+      const second = await connect(replica(1), { token }, ["websocket"], (socket) => (later = record(socket)));
       const ack = await subscribe(second, { taskId: id, since });
       const replayed = seqsOf(later.events, id);
       expect(ack).to.deep.equal({ ok: true, replayed: replayed.length });
@@ -266,8 +268,8 @@ describe("e2e: realtime task events over Socket.IO", function () {
       // Replica 1 has relayed two more events, so the new socket there misses at least since+1 and since+2.
       await waitFor(() => seqsOf(observer.events, id).includes(since + 2), { timeoutMs: 5000, what: "two more events" });
 
-      const second = await connect(replica(1), { token });
-      const later = record(second);
+      let later!: ReturnType<typeof record>;
+      const second = await connect(replica(1), { token }, ["websocket"], (socket) => (later = record(socket)));
       await waitFor(() => ofTask(later.events, id).length > 0, { timeoutMs: 5000, what: "a live event before the subscribe" });
       expect(seqsOf(later.events, id)[0]).to.be.above(since + 2);
       const ack = await subscribe(second, { taskId: id, since });

@@ -189,6 +189,12 @@ function commonChecks(render: () => K8sObject[]) {
     }
   });
 
+  it("when reading the gateway and realtime, then they listen on every interface of the pod (their default is 127.0.0.1 for npm start)", function () {
+    for (const d of byKind(objects, "Deployment").filter((o) => ["gateway", "realtime"].includes(o.metadata.name))) {
+      expect(configValue(objects, podSpec(d).containers[0], "HOST"), `${d.metadata.name} HOST`).to.equal("0.0.0.0");
+    }
+  });
+
   it("when looking for secrets, then none is rendered: they come from k8s/secrets", function () {
     expect(byKind(objects, "Secret")).to.have.length(0);
   });
@@ -371,5 +377,6 @@ describe("k8s manifests", function () {
     for (const name of services) {
       expect(compose.services[name].depends_on.migrate.condition).to.equal("service_completed_successfully");
     }
+    expect(compose.services.realtime.environment.HOST, "realtime must be reachable from the gateway container").to.equal("0.0.0.0");
   });
 });

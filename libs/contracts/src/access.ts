@@ -38,3 +38,9 @@ export function canRunAgent(principal: Principal, agent: AgentAccessFacts): bool
 export function canModifyAgent(principal: Principal, agent: Pick<AgentAccessFacts, "owner_id">): boolean {
   return ownsOrAdmin(principal, agent.owner_id);
 }
+
+/** A socket's own user room carries every task event of its owner: the credential must be allowed to read tasks. */
+export const canFollowOwnTasks = (principal: Principal) => hasScope(principal, "tasks:read");
+
+/** An agent's room carries every user's task events on that agent: admins only (an API key with the admin scope). */
+export const canWatchAgent = (principal: Principal) => isAdmin(principal);

@@ -16,3 +16,5 @@ export * from "./metrics.js";
 export * from "./ops.js";
 export * from "./pruner.js";
 export * from "./nats-auth.js";
+export * from "./revocation-watch.js";
+export * from "./credentials.js";

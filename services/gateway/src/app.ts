@@ -2,11 +2,9 @@ import express, { type Express } from "express";
 import { createProxyMiddleware, type RequestHandler as ProxyHandler } from "http-proxy-middleware";
 import swaggerUi from "swagger-ui-express";
 import type { NatsConnection } from "@nats-io/transport-node";
-import type { ApiKeyVerifier } from "./auth/api-key-verifier.js";
 import type { Passport } from "./auth/passport.js";
-import type { RevocationWatch } from "./auth/revocations.js";
 import { MeridianError, type HealthReport } from "@meridian/contracts";
-import type { Logger, ServiceMetrics } from "@meridian/service-kit";
+import type { CredentialVerifier, Logger, RevocationWatch, ServiceMetrics } from "@meridian/service-kit";
 import type { GatewayConfig } from "./config.js";
 import { errorHandler } from "./errors.js";
 import type { Limiter, RateLimitClass } from "./middleware/rate-limit.js";
@@ -24,7 +22,7 @@ export interface AppDeps {
   logger: Logger;
   nc: NatsConnection;
   passport: Passport;
-  apiKeys: ApiKeyVerifier;
+  credentials: CredentialVerifier;
   revocations: RevocationWatch;
   limiters: Record<RateLimitClass, Limiter>;
   readiness: () => Promise<HealthReport>;
@@ -84,7 +82,7 @@ export function createApp(deps: AppDeps & { realtime: ProxyHandler }): Express {
     buildRouter(routes, {
       nc: deps.nc,
       passport: deps.passport,
-      apiKeys: deps.apiKeys,
+      credentials: deps.credentials,
       revocations: deps.revocations,
       limiters: deps.limiters,
       timeoutMs: config.NATS_REQUEST_TIMEOUT_MS,

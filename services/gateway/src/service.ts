@@ -4,7 +4,9 @@ import { createClient, type RedisClientType } from "redis";
 import { DownstreamHealthSubjects, natsInboxPrefix, ServiceNames, type HealthReport } from "@meridian/contracts";
 import {
   connectNats,
+  CredentialVerifier,
   requestJson,
+  RevocationWatch,
   runChecks,
   SigningKeyCache,
   serviceLogger,
@@ -14,10 +16,7 @@ import {
   type RunningService,
 } from "@meridian/service-kit";
 import { createApp, realtimeProxy } from "./app.js";
-import { ApiKeyVerifier } from "./auth/api-key-verifier.js";
 import { createPassport } from "./auth/passport.js";
-import { RevocationWatch } from "./auth/revocations.js";
-
 import type { GatewayConfig } from "./config.js";
 import { rateLimiters } from "./middleware/rate-limit.js";
 
@@ -39,13 +38,16 @@ export async function start(config: Readonly<GatewayConfig>, options: StartOptio
   await redis.connect();
 
   const revocations = await RevocationWatch.start(nc, logger, config.JETSTREAM_REPLICAS);
-  const passport = createPassport({
+  const credentials = new CredentialVerifier({
+    nc,
     keys: new SigningKeyCache(nc, config.NATS_REQUEST_TIMEOUT_MS),
     revocations,
     issuer: config.JWT_ISSUER,
     audience: config.JWT_AUDIENCE,
+    timeoutMs: config.NATS_REQUEST_TIMEOUT_MS,
+    apiKeyCacheMs: config.API_KEY_CACHE_MS,
   });
-  const apiKeys = new ApiKeyVerifier(nc, revocations, config.NATS_REQUEST_TIMEOUT_MS, config.API_KEY_CACHE_MS);
+  const passport = createPassport(credentials);
 
   const startedAt = Date.now();
   // The ops port's /readyz (the Kubernetes probe) checks what this replica needs to serve at all. Redis and the
@@ -72,7 +74,7 @@ export async function start(config: Readonly<GatewayConfig>, options: StartOptio
 
   const metrics = new ServiceMetrics(ServiceNames.gateway);
   const realtime = realtimeProxy(config);
-  const app = createApp({ config, logger, nc, passport, apiKeys, revocations, limiters: rateLimiters(config, redis, logger), readiness, version: VERSION, realtime, metrics });
+  const app = createApp({ config, logger, nc, passport, credentials, revocations, limiters: rateLimiters(config, redis, logger), readiness, version: VERSION, realtime, metrics });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.PORT, config.HOST, () => resolve(s));
     s.once("error", reject);

@@ -72,7 +72,7 @@ export class GatewayTestContext {
   token(scopes: Scope[], sub = randomUUID(), sid = randomUUID()): string {
     const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
     const now = Math.floor(Date.now() / 1000);
-    const header = b64({ alg: "ES256", typ: "JWT", kid: this.kid });
+    const header = b64({ alg: "ES256", typ: "at+jwt", kid: this.kid });
     const claims = b64({ iss: ISSUER, aud: AUDIENCE, sub, sid, jti: randomUUID(), username: "tester", roles: ["user"], scope: scopes.join(" "), iat: now, exp: now + 300 });
     const signature = sign("sha256", Buffer.from(`${header}.${claims}`), { key: this.key.privateKey, dsaEncoding: "ieee-p1363" }).toString("base64url");
     return `${header}.${claims}.${signature}`;

@@ -3,11 +3,12 @@ import type { AddressInfo } from "node:net";
 import { createAdapter } from "@socket.io/redis-adapter";
 import { createClient } from "redis";
 import { Server, type Socket } from "socket.io";
-import { MeridianError, natsInboxPrefix, ServiceNames, SocketEvents, Subjects } from "@meridian/contracts";
+import { canFollowOwnTasks, MeridianError, natsInboxPrefix, ServiceNames, SocketEvents, Subjects } from "@meridian/contracts";
 import {
   connectNats,
+  CredentialVerifier,
   jetstream,
-  RevokedSessions,
+  RevocationWatch,
   runWithContext,
   saneCorrelationId,
   serveHealth,
@@ -19,13 +20,16 @@ import {
   type RunningService,
 } from "@meridian/service-kit";
 import type { RealtimeConfig } from "./config.js";
+import { EventBudget } from "./domain/event-budget.js";
 import { authenticate } from "./domain/handshake.js";
 import { subscribeHandler, unsubscribeHandler } from "./handlers/subscribe.handler.js";
 import { batchWrites, Delivery, endSession, rooms, stateOf, type SocketState } from "./relay/delivery.js";
 import { taskHistory } from "./relay/history.js";
 import { LiveRelay } from "./relay/live-relay.js";
+import { limitEvents } from "./relay/socket-limits.js";
 import { realtimeMetrics } from "./metrics.js";
 import { TaskSequencer } from "./relay/sequencer.js";
+import { securityHeaders } from "./security-headers.js";
 
 export const VERSION = "0.1.0";
 
@@ -37,7 +41,10 @@ export interface RunningRealtime extends RunningService {
   io: Server;
 }
 
-/** Composition root: Socket.IO on Redis, handshake auth, the JetStream relay, session revocation. */
+/**
+ * Composition root: Socket.IO on Redis, handshake auth through the shared credential verifier, the JetStream
+ * relay, per-socket event budgets, and revocations (sessions, API keys, disabled users) closing sockets at once.
+ */
 export async function start(config: Readonly<RealtimeConfig>, options: StartOptions = {}): Promise<RunningRealtime> {
   const logger = serviceLogger(ServiceNames.realtime, config.LOG_LEVEL, options);
   const nc = await connectNats({
@@ -48,8 +55,17 @@ export async function start(config: Readonly<RealtimeConfig>, options: StartOpti
     inboxPrefix: natsInboxPrefix(ServiceNames.realtime),
   });
   const js = jetstream(nc);
-  const revoked = await RevokedSessions.open(nc, config.JETSTREAM_REPLICAS);
-  const keys = new SigningKeyCache(nc, config.NATS_REQUEST_TIMEOUT_MS);
+  const jsm = await js.jetstreamManager();
+  const revocations = await RevocationWatch.start(nc, logger, config.JETSTREAM_REPLICAS);
+  const verifier = new CredentialVerifier({
+    nc,
+    keys: new SigningKeyCache(nc, config.NATS_REQUEST_TIMEOUT_MS),
+    revocations,
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+    timeoutMs: config.NATS_REQUEST_TIMEOUT_MS,
+  });
+  const headers = securityHeaders(config.NODE_ENV === "production");
 
   const pub = createClient({ url: config.REDIS_URL });
   const sub = pub.duplicate();
@@ -57,6 +73,7 @@ export async function start(config: Readonly<RealtimeConfig>, options: StartOpti
   await Promise.all([pub.connect(), sub.connect()]);
 
   const http: HttpServer = createServer((req, res) => {
+    for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
     if (req.url === "/health") {
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ status: "ok" }));
     } else if (!req.url?.startsWith("/socket.io")) {
@@ -70,6 +87,7 @@ export async function start(config: Readonly<RealtimeConfig>, options: StartOpti
     // Long polling and WebSocket both work; several replicas need sticky sessions for polling.
     transports: ["polling", "websocket"],
   });
+  io.engine.on("headers", (outgoing: Record<string, string>) => Object.assign(outgoing, headers));
 
   const metrics = new ServiceMetrics(ServiceNames.realtime);
   const delivery = new Delivery(io, logger, config.SLOW_CLIENT_MAX_BUFFERED, realtimeMetrics(metrics, io));
@@ -78,7 +96,7 @@ export async function start(config: Readonly<RealtimeConfig>, options: StartOpti
     maxHoldMs: config.REORDER_MAX_HOLD_MS,
     maxHeldPerTask: config.SLOW_CLIENT_MAX_BUFFERED,
     maxTasks: 50_000,
-    history: (taskId) => taskHistory(js, taskId),
+    history: (taskId) => taskHistory(js, jsm, taskId),
     release: (event) => void delivery.relay(event),
     logger,
   });
@@ -88,16 +106,15 @@ export async function start(config: Readonly<RealtimeConfig>, options: StartOpti
     const auth = socket.handshake.auth as { token?: unknown; apiKey?: unknown };
     const header = socket.handshake.headers.authorization;
     const token = auth.token ?? (typeof header === "string" && header.startsWith("Bearer ") ? header.slice(7) : undefined);
-    authenticate({ token, apiKey: auth.apiKey ?? socket.handshake.headers["x-api-key"] }, {
-      nc,
-      keys,
-      revoked,
-      issuer: config.JWT_ISSUER,
-      audience: config.JWT_AUDIENCE,
-      timeoutMs: config.NATS_REQUEST_TIMEOUT_MS,
-    }).then(
+    authenticate({ token, apiKey: auth.apiKey ?? socket.handshake.headers["x-api-key"] }, verifier).then(
       (session) => {
-        const state: SocketState = { principal: session.principal, seen: new Map(), replaying: new Map() };
+        const state: SocketState = {
+          principal: session.principal,
+          seen: new Map(),
+          replaying: new Map(),
+          subscriptions: new Set(),
+          budget: new EventBudget(config.SOCKET_EVENTS_PER_SECOND, config.SOCKET_EVENTS_BURST, config.SOCKET_ABUSE_LIMIT),
+        };
         if (session.expiresAt) {
           state.expiryTimer = setTimeout(() => endSession(socket, "token_expired"), Math.max(0, session.expiresAt - Date.now()));
         }
@@ -119,8 +136,19 @@ export async function start(config: Readonly<RealtimeConfig>, options: StartOpti
     batchWrites(socket);
     const correlationId = saneCorrelationId(socket.handshake.headers["x-correlation-id"]);
     runWithContext({ correlationId }, () => logger.info("socket connected", { socket_id: socket.id, user_id: state.principal.sub }));
-    void socket.join([rooms.user(state.principal.sub), ...(state.principal.sid ? [rooms.session(state.principal.sid)] : [])]);
-    const deps = { nc, js, delivery, sequencer, logger, timeoutMs: config.NATS_REQUEST_TIMEOUT_MS };
+    const { principal } = state;
+    void socket.join([
+      ...(canFollowOwnTasks(principal) ? [rooms.user(principal.sub)] : []),
+      ...(principal.sid ? [rooms.session(principal.sid)] : []),
+      ...(principal.keyId ? [rooms.apiKey(principal.keyId)] : []),
+    ]);
+    // Revoked between the handshake's check and joining its rooms: the watch's callback missed this socket.
+    if (verifier.isRevoked(principal)) {
+      clearTimeout(state.expiryTimer);
+      return endSession(socket, "session_revoked");
+    }
+    limitEvents(socket, logger);
+    const deps = { nc, js, jsm, delivery, sequencer, logger, timeoutMs: config.NATS_REQUEST_TIMEOUT_MS, maxSubscriptions: config.SOCKET_MAX_SUBSCRIPTIONS };
     socket.on(SocketEvents.subscribe, subscribeHandler(socket, deps));
     socket.on(SocketEvents.unsubscribe, unsubscribeHandler(socket));
     socket.on("disconnect", (reason) => {
@@ -129,10 +157,10 @@ export async function start(config: Readonly<RealtimeConfig>, options: StartOpti
     });
   });
 
-  // Logout or refresh-token reuse anywhere: the session's sockets are closed on every replica.
-  const revocations = await revoked.watch((sid) => {
-    for (const id of io.of("/").adapter.rooms.get(rooms.session(sid)) ?? []) {
-      const socket = io.of("/").sockets.get(id);
+  // Logout, refresh-token reuse, a revoked API key or a disabled user anywhere: each replica's watch closes its own sockets.
+  const stopClosing = revocations.onRevoked(({ kind, id }) => {
+    for (const socketId of [...(io.of("/").adapter.rooms.get(kind === "session" ? rooms.session(id) : rooms.apiKey(id)) ?? [])]) {
+      const socket = io.of("/").sockets.get(socketId);
       if (socket) endSession(socket, "session_revoked");
     }
   });
@@ -142,6 +170,7 @@ export async function start(config: Readonly<RealtimeConfig>, options: StartOpti
     nats: async () => void (await nc.flush()),
     redis: async () => void (await pub.ping()),
     relay: async () => relay.health(),
+    revocations: () => Promise.resolve(revocations.check()),
   };
   const health = serveHealth(nc, { subject: Subjects.realtime.health, service: ServiceNames.realtime, version: VERSION, logger, checks, metrics }).subscription;
 
@@ -165,6 +194,7 @@ export async function start(config: Readonly<RealtimeConfig>, options: StartOpti
       ops.shuttingDown();
       relay.stop();
       sequencer.stop();
+      stopClosing();
       revocations.stop();
       health.unsubscribe();
       await new Promise<void>((resolve) => io.close(() => resolve()));

@@ -72,12 +72,12 @@ export class RealtimeTestContext {
       subject: Subjects.auth.signingKeys,
       handler: () => ({ keys: [jwk], issuer: ISSUER, audience: AUDIENCE }),
     });
-    serveEndpoint<{ id: string }, { id: string }>(this.nc, "executor", logger, {
+    serveEndpoint<{ id: string }, { id: string; owner_id: string }>(this.nc, "executor", logger, {
       subject: Subjects.tasks.get,
       handler: ({ data, principal }) => {
         const owner = this.owners.get(data.id);
         if (!owner || !principal || (owner !== principal.sub && !principal.roles.includes("admin"))) throw new MeridianError("NOT_FOUND", "Task not found");
-        return { id: data.id };
+        return { id: data.id, owner_id: owner };
       },
     });
     await this.nc.flush();
@@ -101,7 +101,7 @@ export class RealtimeTestContext {
 
   token(principal: Partial<Principal> & { sub: string }, ttlSeconds = 600): Promise<string> {
     return new SignJWT({ username: principal.username ?? "rt_user", roles: principal.roles ?? ["user"], scope: "tasks:read", sid: principal.sid ?? randomUUID() })
-      .setProtectedHeader({ alg: "ES256", kid: this.kid })
+      .setProtectedHeader({ alg: "ES256", kid: this.kid, typ: "at+jwt" })
       .setSubject(principal.sub)
       .setIssuer(ISSUER)
       .setAudience(AUDIENCE)

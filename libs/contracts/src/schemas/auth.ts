@@ -100,7 +100,12 @@ export interface ApiKeyIdRequest { id: string }
 export const ApiKeyIdRequestSchema = Joi.object<ApiKeyIdRequest>({ id: uuid.required() });
 
 export interface ApiKeyVerifyRequest { key: string }
-export const ApiKeyVerifyRequestSchema = Joi.object<ApiKeyVerifyRequest>({ key: Joi.string().max(200).required() });
+/** Longer keys are refused as invalid before anyone is asked about them. */
+export const MAX_API_KEY_LENGTH = 200;
+export const ApiKeyVerifyRequestSchema = Joi.object<ApiKeyVerifyRequest>({ key: Joi.string().max(MAX_API_KEY_LENGTH).required() });
+
+/** The JOSE header `typ` of an access token (RFC 9068); verifiers accept no other type as an access token. */
+export const ACCESS_TOKEN_TYP = "at+jwt";
 
 /** A user as an admin manages it. */
 export interface AdminUserView extends UserView { disabled: boolean }

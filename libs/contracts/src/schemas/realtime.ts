@@ -9,7 +9,7 @@ export const SocketEvents = {
   taskEvent: "task:event",
   /** server → client: `since` is older than the history kept; the client must refetch the task. */
   resync: "task:resync",
-  /** server → client, just before a disconnect: the token expired or the session was revoked. */
+  /** server → client, just before a disconnect: the token expired, the session or key was revoked, or the client abused the socket. */
   sessionEnded: "session:ended",
   /** client → server, with an acknowledgement: follow one task (or, for admins, one agent). */
   subscribe: "subscribe",
@@ -51,7 +51,8 @@ export interface ResyncNotice {
 }
 
 export interface SessionEndedNotice {
-  reason: "token_expired" | "session_revoked" | "slow_consumer";
+  /** `abuse`: the socket kept sending events over its rate limit. */
+  reason: "token_expired" | "session_revoked" | "slow_consumer" | "abuse";
 }
 
 /** The catalogue of task events, served by the gateway beside the OpenAPI document. */

@@ -6,7 +6,7 @@ import {
   type ApiKeyView,
   type Principal,
 } from "@meridian/contracts";
-import { findUsableApiKey, insertApiKey, listApiKeys, revokeApiKey } from "../store/api-key.store.js";
+import { findApiKeyByHash, insertApiKey, listApiKeys, revokeApiKey } from "../store/api-key.store.js";
 import type { ApiKey } from "../store/tables.js";
 import type { AuthDeps } from "./deps.js";
 import { newApiKey, sha256 } from "./secrets.js";
@@ -60,8 +60,10 @@ export async function revokeKey(deps: AuthDeps, principal: Principal, id: string
 
 /** For the edge: which principal a presented key stands for; the use is recorded with the next batch. */
 export async function verifyKey(deps: AuthDeps, key: string): Promise<Principal> {
-  const found = key.startsWith("mk_") ? await findUsableApiKey(deps.db, sha256(key)) : undefined;
-  if (!found || found.user.disabled) throw new MeridianError("INVALID_TOKEN", "API key is invalid, expired or revoked");
+  const found = key.startsWith("mk_") ? await findApiKeyByHash(deps.db, sha256(key)) : undefined;
+  if (!found) throw new MeridianError("INVALID_TOKEN", "Invalid API key");
+  if (found.key.revoked_at || found.user.disabled) throw new MeridianError("TOKEN_REVOKED", "API key has been revoked");
+  if (found.expired) throw new MeridianError("INVALID_TOKEN", "API key has expired");
   deps.keyUses.record(found.key.id);
   const ownerScopes = scopesForRoles(found.user.roles);
   return {

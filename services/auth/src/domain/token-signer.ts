@@ -1,6 +1,6 @@
 import { createPrivateKey, createPublicKey, randomUUID, type KeyObject } from "node:crypto";
 import { exportJWK, SignJWT } from "jose";
-import { scopesForRoles, type Role, type SigningKeys } from "@meridian/contracts";
+import { ACCESS_TOKEN_TYP, scopesForRoles, type Role, type SigningKeys } from "@meridian/contracts";
 
 export interface AccessClaims {
   userId: string;
@@ -15,7 +15,7 @@ export interface TokenSigner {
   signingKeys(): Promise<SigningKeys>;
 }
 
-/** Access tokens are ES256 JWTs signed here alone; verifiers get the public key with its `kid`. */
+/** Access tokens are ES256 JWTs (RFC 9068 `at+jwt`) signed here alone; verifiers get the public key with its `kid`. */
 export function createTokenSigner(opts: {
   privateKeyPem: string;
   keyId: string;
@@ -40,7 +40,7 @@ export function createTokenSigner(opts: {
         scope: scopesForRoles(claims.roles).join(" "),
         sid: claims.sessionId,
       })
-        .setProtectedHeader({ alg: "ES256", kid: opts.keyId, typ: "JWT" })
+        .setProtectedHeader({ alg: "ES256", kid: opts.keyId, typ: ACCESS_TOKEN_TYP })
         .setIssuer(opts.issuer)
         .setAudience(opts.audience)
         .setSubject(claims.userId)

@@ -32,22 +32,22 @@ export async function revokeApiKey(db: AuthDb, id: string, userId: string): Prom
 }
 
 /** A usable key (not revoked, not expired) with what verification needs of its owner, in one statement. */
-export async function findUsableApiKey(
+/** The key with this hash, revoked or expired too (the caller tells which), with its owner. */
+export async function findApiKeyByHash(
   db: AuthDb,
   keyHash: string,
-): Promise<{ key: ApiKey; user: Pick<User, "id" | "username" | "roles" | "disabled"> } | undefined> {
+): Promise<{ key: ApiKey; expired: boolean; user: Pick<User, "id" | "username" | "roles" | "disabled"> } | undefined> {
   const row = await db
     .selectFrom("api_keys")
     .innerJoin("users", "users.id", "api_keys.user_id")
     .selectAll("api_keys")
     .select(["users.username as owner_username", "users.roles as owner_roles", "users.disabled as owner_disabled"])
+    .select(sql<boolean>`api_keys.expires_at is not null and api_keys.expires_at <= now()`.as("expired"))
     .where("api_keys.key_hash", "=", keyHash)
-    .where("api_keys.revoked_at", "is", null)
-    .where((eb) => eb.or([eb("api_keys.expires_at", "is", null), eb("api_keys.expires_at", ">", sql<Date>`now()`)]))
     .executeTakeFirst();
   if (!row) return undefined;
-  const { owner_username, owner_roles, owner_disabled, ...key } = row;
-  return { key, user: { id: key.user_id, username: owner_username, roles: owner_roles, disabled: owner_disabled } };
+  const { owner_username, owner_roles, owner_disabled, expired, ...key } = row;
+  return { key, expired, user: { id: key.user_id, username: owner_username, roles: owner_roles, disabled: owner_disabled } };
 }
 
 /** Records uses noted since the last call: one UPDATE for many keys. */

@@ -1,55 +1,37 @@
+import type { Request } from "express";
 import passportDefault from "passport";
-import { ExtractJwt, Strategy as JwtStrategy } from "passport-jwt";
-import { Roles, Scopes, type Principal, type Role, type Scope } from "@meridian/contracts";
-import type { SigningKeyCache } from "@meridian/service-kit";
-import type { RevocationWatch } from "./revocations.js";
+import { Strategy } from "passport-strategy";
+import { MeridianError } from "@meridian/contracts";
+import type { CredentialVerifier, VerifiedCredential } from "@meridian/service-kit";
 
 export type Passport = InstanceType<typeof passportDefault.Authenticator>;
 
-interface AccessTokenClaims {
-  sub?: string;
-  username?: string;
-  roles?: unknown;
-  scope?: unknown;
-  sid?: string;
-}
+const BEARER = /^bearer\s+(\S+)$/i;
 
 /**
- * A passport instance with the ES256 access-token strategy: algorithm, issuer, audience and expiry pinned;
- * key by kid from auth; session not revoked. It runs once per token: verified tokens are cached until expiry.
+ * The bearer access token through the shared credential verifier (the same one realtime uses). A refused
+ * token fails with its MeridianError as the challenge; auth unreachable is an error (503/504), not a 401.
  */
-export function createPassport(opts: { keys: SigningKeyCache; revocations: RevocationWatch; issuer: string; audience: string }): Passport {
+class AccessTokenStrategy extends Strategy {
+  name = "jwt";
+
+  constructor(private readonly verifier: CredentialVerifier) {
+    super();
+  }
+
+  override authenticate(req: Request): void {
+    const token = BEARER.exec(req.headers.authorization ?? "")?.[1];
+    if (!token) return this.fail(new MeridianError("UNAUTHENTICATED", "Authentication required"), 401);
+    this.verifier.verifyAccessToken(token).then(
+      (verified: VerifiedCredential) => this.success(verified),
+      (err: unknown) => (err instanceof MeridianError && err.status === 401 ? this.fail(err, 401) : this.error(err instanceof Error ? err : new Error(String(err)))),
+    );
+  }
+}
+
+/** A passport instance whose `jwt` strategy yields the {@link VerifiedCredential} of a bearer access token. */
+export function createPassport(verifier: CredentialVerifier): Passport {
   const passport = new passportDefault.Authenticator();
-  passport.use(
-    "jwt",
-    new JwtStrategy(
-      {
-        jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
-        secretOrKeyProvider: (_req, rawJwt, done) => {
-          let kid: string | undefined;
-          try {
-            kid = JSON.parse(Buffer.from(String(rawJwt).split(".")[0] ?? "", "base64url").toString("utf8")).kid;
-          } catch {
-            kid = undefined;
-          }
-          opts.keys.keyFor(kid).then(
-            (key) => done(null, key as unknown as string),
-            (err: unknown) => done(err),
-          );
-        },
-        algorithms: ["ES256"],
-        issuer: opts.issuer,
-        audience: opts.audience,
-        jsonWebTokenOptions: { clockTolerance: 5 },
-      },
-      (claims: AccessTokenClaims, done: (err: unknown, user?: Principal | false, info?: unknown) => void) => {
-        const roles = Array.isArray(claims.roles) ? claims.roles.filter((r): r is Role => Roles.includes(r as Role)) : [];
-        const scopes = typeof claims.scope === "string" ? claims.scope.split(" ").filter((s): s is Scope => Scopes.includes(s as Scope)) : [];
-        if (!claims.sub || !claims.sid || !claims.username) return done(null, false, { message: "Token is missing claims" });
-        if (opts.revocations.sessionRevoked(claims.sid)) return done(null, false, { message: "Token has been revoked" });
-        done(null, { kind: "user", sub: claims.sub, username: claims.username, roles, scopes, sid: claims.sid });
-      },
-    ),
-  );
+  passport.use("jwt", new AccessTokenStrategy(verifier));
   return passport;
 }

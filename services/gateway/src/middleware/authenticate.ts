@@ -1,9 +1,8 @@
 import type { NextFunction, Request, Response } from "express";
 import { HttpHeaders, MeridianError, type Principal, type Role, type Scope } from "@meridian/contracts";
-import type { ApiKeyVerifier } from "../auth/api-key-verifier.js";
+import type { CredentialVerifier, RevocationWatch, VerifiedCredential } from "@meridian/service-kit";
 import { CredentialCache, verified, type Verified } from "../auth/credential-cache.js";
 import type { Passport } from "../auth/passport.js";
-import type { RevocationWatch } from "../auth/revocations.js";
 
 export function apiKeyFrom(req: Request): string | undefined {
   const header = req.headers[HttpHeaders.apiKey.toLowerCase()];
@@ -14,39 +13,25 @@ export function apiKeyFrom(req: Request): string | undefined {
 
 const BEARER = /^bearer\s+(\S+)$/i;
 
-function expiryOf(token: string): number {
-  try {
-    const exp = (JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString("utf8")) as { exp?: unknown }).exp;
-    return typeof exp === "number" ? exp * 1000 : 0;
-  } catch {
-    return 0;
-  }
-}
-
-function describeFailure(info: unknown): string {
-  const message = (info as { message?: string } | undefined)?.message ?? "";
-  if (/expired/i.test(message)) return "Token has expired";
-  if (/revoked/i.test(message)) return "Token has been revoked";
-  if (/no auth token/i.test(message) || message === "") return "Authentication required";
-  return "Invalid credentials";
-}
-
-function refuse(res: Response, next: NextFunction, code: "UNAUTHENTICATED" | "INVALID_TOKEN" | "TOKEN_REVOKED", detail: string): void {
+function refuse(res: Response, next: NextFunction, err: MeridianError): void {
   res.setHeader("WWW-Authenticate", 'Bearer realm="meridian"');
-  next(new MeridianError(code, detail));
+  next(err);
 }
+
+const asRefusal = (challenge: unknown) =>
+  challenge instanceof MeridianError ? challenge : new MeridianError("UNAUTHENTICATED", "Authentication required");
 
 export interface AuthenticateDeps {
   passport: Passport;
-  apiKeys: ApiKeyVerifier;
+  credentials: CredentialVerifier;
   revocations: RevocationWatch;
   tokens?: CredentialCache;
 }
 
 /**
- * `X-API-Key` (or `Authorization: ApiKey …`) through the API key verifier, else the bearer token: from the
- * cache of verified tokens (still checked against revoked sessions), or through passport once and then cached
- * until it expires. A missing or bad credential is a 401 envelope.
+ * `X-API-Key` (or `Authorization: ApiKey …`) or the bearer token, both through the shared credential verifier
+ * (tokens by passport's strategy). A verified token is cached until it expires, still checked against revoked
+ * sessions on every hit. A refused credential is a 401 envelope; auth unreachable is 503/504.
  */
 export function authenticate(deps: AuthenticateDeps) {
   const tokens = deps.tokens ?? new CredentialCache();
@@ -58,25 +43,22 @@ export function authenticate(deps: AuthenticateDeps) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const key = apiKeyFrom(req);
     if (key) {
-      deps.apiKeys.verify(key).then(
-        (v) => accept(res, next, v),
-        (err: unknown) => (err instanceof MeridianError && err.status === 401 ? refuse(res, next, "INVALID_TOKEN", err.message) : next(err)),
+      deps.credentials.verifyApiKey(key).then(
+        (v) => accept(res, next, verified(v.principal, 0)),
+        (err: unknown) => (err instanceof MeridianError && err.status === 401 ? refuse(res, next, err) : next(err)),
       );
       return;
     }
     const token = BEARER.exec(req.headers.authorization ?? "")?.[1];
     const hit = token ? tokens.get(token) : undefined;
     if (hit) {
-      if (deps.revocations.sessionRevoked(hit.principal.sid ?? "")) return refuse(res, next, "TOKEN_REVOKED", "Token has been revoked");
+      if (deps.revocations.sessionRevoked(hit.principal.sid ?? "")) return refuse(res, next, new MeridianError("TOKEN_REVOKED", "Token has been revoked"));
       return accept(res, next, hit);
     }
-    deps.passport.authenticate("jwt", { session: false }, (err: unknown, principal: Principal | false, info: unknown) => {
+    deps.passport.authenticate("jwt", { session: false }, (err: unknown, credential: VerifiedCredential | false, challenge: unknown) => {
       if (err) return next(err);
-      if (!principal) {
-        const detail = describeFailure(info);
-        return refuse(res, next, detail === "Token has been revoked" ? "TOKEN_REVOKED" : detail === "Authentication required" ? "UNAUTHENTICATED" : "INVALID_TOKEN", detail);
-      }
-      const entry = verified(principal, token ? expiryOf(token) : 0);
+      if (!credential) return refuse(res, next, asRefusal(challenge));
+      const entry = verified(credential.principal, credential.expiresAt ?? 0);
       if (token && entry.until > Date.now()) tokens.set(token, entry);
       accept(res, next, entry);
     })(req, res, next);

@@ -1,8 +1,7 @@
 import { Router, type RequestHandler, type Response } from "express";
 import { headers as natsHeaders, type Msg, type NatsConnection } from "@nats-io/transport-node";
 import { EXPORT_COLUMNS, Headers } from "@meridian/contracts";
-import { fromNatsError, serviceErrorOf } from "@meridian/service-kit";
-import type { RevocationWatch } from "../auth/revocations.js";
+import { fromNatsError, serviceErrorOf, type RevocationWatch } from "@meridian/service-kit";
 import { authenticate, authorize, type AuthenticateDeps } from "../middleware/authenticate.js";
 import type { Limiter, RateLimitClass } from "../middleware/rate-limit.js";
 import { validateInput, type ValidatedInput } from "../middleware/validate.js";

@@ -1,12 +1,16 @@
 import type { Server, Socket } from "socket.io";
 import { SocketEvents, type Principal, type RelayedTaskEvent, type SessionEndedNotice } from "@meridian/contracts";
 import type { Logger } from "@meridian/service-kit";
+import type { EventBudget } from "../domain/event-budget.js";
 
 /** What one connection knows: who it is, per task the last unbroken run of seqs it was sent, and tasks being replayed. */
 export interface SocketState {
   principal: Principal;
   seen: Map<string, { from: number; to: number }>;
   replaying: Map<string, RelayedTaskEvent[]>;
+  /** Task and agent rooms joined through `subscribe` (capped per socket). */
+  subscriptions: Set<string>;
+  budget: EventBudget;
   expiryTimer?: NodeJS.Timeout;
 }
 
@@ -17,6 +21,7 @@ export const rooms = {
   task: (id: string) => `task:${id}`,
   agent: (name: string) => `agent:${name}`,
   session: (sid: string) => `sid:${sid}`,
+  apiKey: (keyId: string) => `key:${keyId}`,
 };
 
 export const stateOf = (socket: Socket) => socket.data as SocketState;

@@ -1,27 +1,35 @@
 import { Kvm, type KV, type KvWatchEntry } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { Buckets, REVOKED_SESSIONS_TTL_MS, RevokedEntryKeys } from "@meridian/contracts";
-import type { Logger } from "@meridian/service-kit";
+import type { Logger } from "./logger.js";
 
 const RESTART_DELAY_MS = 1000;
 
+/** A credential that reached the revoked-credentials bucket: a session (logout, token reuse, disabled user) or an API key. */
+export interface Revocation {
+  kind: "session" | "api_key";
+  id: string;
+}
+
 /**
  * The revoked-credentials bucket held in memory from a KV watch: one Set lookup per request instead of a
- * KV read. Down (and the gateway not ready) until the watch has delivered every stored entry, while NATS is
- * disconnected and while a broken watch restarts.
+ * KV read. Down (and its service not ready) until the watch has delivered every stored entry, while NATS is
+ * disconnected and while a broken watch restarts. Listeners hear each revocation as it arrives (realtime
+ * closes the credential's sockets).
  */
 export class RevocationWatch {
   private readonly sessions = new Map<string, number>();
   private readonly apiKeys = new Map<string, number>();
   private revision = 0;
   private initialized = false;
-  /** The bucket's last revision when the gateway started: loaded once the watch has applied it. */
+  /** The bucket's last revision when the watch started: loaded once the watch has applied it. */
   private initialTarget = Number.POSITIVE_INFINITY;
   private connected = true;
   private stopped = false;
   private iterator?: { stop(): void };
   private waiters: Array<{ revision: number; resolve: () => void }> = [];
   private pruneTimer?: NodeJS.Timeout;
+  private readonly listeners = new Set<(revocation: Revocation) => void>();
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -48,6 +56,12 @@ export class RevocationWatch {
     return this.apiKeys.has(keyId);
   }
 
+  /** Calls back for every revocation applied from now on; returns the unsubscribe. */
+  onRevoked(listener: (revocation: Revocation) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
   /** For readiness: throws while revocations might be missed. */
   check(): void {
     if (!this.initialized) throw new Error("revocation watch is loading");
@@ -56,7 +70,7 @@ export class RevocationWatch {
   }
 
   /**
-   * Resolves once every entry stored so far has been applied: after this gateway forwarded a logout or a
+   * Resolves once every entry stored so far has been applied: after this service forwarded a logout or a
    * key revocation, its next request already sees it (read your own writes). Other replicas lag by the watch.
    */
   async caughtUp(timeoutMs = 1000): Promise<boolean> {
@@ -86,10 +100,12 @@ export class RevocationWatch {
       const id = entry.key.slice(RevokedEntryKeys.sessionPrefix.length);
       if (revoked) this.sessions.set(id, at);
       else this.sessions.delete(id);
+      if (revoked) this.notify({ kind: "session", id });
     } else if (entry.key.startsWith(RevokedEntryKeys.apiKeyPrefix)) {
       const id = entry.key.slice(RevokedEntryKeys.apiKeyPrefix.length);
       if (revoked) this.apiKeys.set(id, at);
       else this.apiKeys.delete(id);
+      if (revoked) this.notify({ kind: "api_key", id });
     }
     this.revision = Math.max(this.revision, entry.revision);
     if (!this.initialized && this.revision >= this.initialTarget) this.initialized = true;
@@ -97,6 +113,16 @@ export class RevocationWatch {
       const due = this.waiters.filter((w) => w.revision <= this.revision);
       this.waiters = this.waiters.filter((w) => w.revision > this.revision);
       for (const w of due) w.resolve();
+    }
+  }
+
+  private notify(revocation: Revocation): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(revocation);
+      } catch (err) {
+        this.logger.warn("revocation listener failed", { error: String(err) });
+      }
     }
   }
 
