@@ -57,6 +57,8 @@ export interface NatsServerHandle {
   url: string;
   port: number;
   process: ChildProcess;
+  /** What the server has logged so far (errors such as permission violations included), where kept. */
+  log?(): string;
   stop(): Promise<void>;
 }
 
@@ -69,7 +71,10 @@ export async function startNatsServer({ port, storeDir, config }: { port?: numbe
   const dir = storeDir ?? mkdtempSync(join(tmpdir(), "meridian-nats-"));
   const bin = process.env.NATS_SERVER_BIN ?? "nats-server";
   // `config`: a config file (e.g. operator mode with accounts, see nats-auth.ts); the flags set address, port and store.
-  const child = spawn(bin, [...(config ? ["-c", config] : []), "-a", "127.0.0.1", "-p", String(p), "-js", "-sd", dir], { stdio: "ignore" });
+  const child = spawn(bin, [...(config ? ["-c", config] : []), "-a", "127.0.0.1", "-p", String(p), "-js", "-sd", dir], { stdio: ["ignore", "ignore", "pipe"] });
+  // nats-server logs to stderr; kept (bounded) for tests that read what the server refused.
+  let serverLog = "";
+  child.stderr?.on("data", (chunk: Buffer) => (serverLog = (serverLog + chunk.toString()).slice(-1_000_000)));
   const url = `nats://127.0.0.1:${p}`;
   await waitFor(
     () =>
@@ -85,6 +90,7 @@ export async function startNatsServer({ port, storeDir, config }: { port?: numbe
     url,
     port: p,
     process: child,
+    log: () => serverLog,
     stop: async () => {
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once("exit", r));
