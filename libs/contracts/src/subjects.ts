@@ -18,6 +18,12 @@ export const Subjects = {
     apiKeyVerify: "meridian.auth.api-keys.verify",
     usersList: "meridian.auth.users.list",
     usersUpdate: "meridian.auth.users.update",
+    usersGet: "meridian.auth.users.get",
+    usersDelete: "meridian.auth.users.delete",
+    /** The caller deletes their own account (password in the body). */
+    meDelete: "meridian.auth.me.delete",
+    /** Ends every session of the caller. */
+    logoutAll: "meridian.auth.logout-all",
     health: "meridian.auth.health",
   },
   agents: {
@@ -28,6 +34,8 @@ export const Subjects = {
     list: "meridian.agents.list",
     update: "meridian.agents.update",
     delete: "meridian.agents.delete",
+    /** Every agent of one owner (a deleted account), each through the delete path; services only, never forwarded. */
+    deleteOwned: "meridian.agents.delete-owned",
     health: "meridian.agents.health",
   },
   tasks: {
@@ -38,6 +46,8 @@ export const Subjects = {
     cancel: "meridian.tasks.cancel",
     logs: "meridian.tasks.logs",
     requeue: "meridian.tasks.requeue",
+    /** Cancel every queued or running task of one owner (a deleted account); services only, never forwarded. */
+    cancelOwned: "meridian.tasks.cancel-owned",
   },
   analytics: {
     dashboard: "meridian.analytics.dashboard",

@@ -26,7 +26,7 @@ import { createPasswordHasher } from "./domain/password.js";
 import { createTokenSigner } from "./domain/token-signer.js";
 import { authHandlers } from "./handlers/index.js";
 import { migrations, SCHEMA } from "./migrations/index.js";
-import { refreshTokensStep, RETENTION_LOCK } from "./retention/token-retention.js";
+import { loginThrottleStep, refreshTokensStep, RETENTION_LOCK } from "./retention/token-retention.js";
 import type { AuthDatabase } from "./store/tables.js";
 
 export const VERSION = "0.1.0";
@@ -65,6 +65,12 @@ export async function start(config: Readonly<AuthConfig>, options: StartOptions 
     apiKeyRevocations: await ApiKeyRevocations.open(nc, config.JETSTREAM_REPLICAS),
     keyUses: new KeyUseRecorder((ids) => markApiKeysUsed(database.db, ids), config.API_KEY_USE_FLUSH_MS, logger),
     refreshTtlSeconds: config.REFRESH_TOKEN_TTL_S,
+    loginThrottle: {
+      freeAttempts: config.LOGIN_FREE_ATTEMPTS,
+      lockBaseS: config.LOGIN_LOCK_BASE_S,
+      lockMaxS: config.LOGIN_LOCK_MAX_S,
+      resetS: config.LOGIN_FAILURE_RESET_S,
+    },
     logger,
   };
   if (config.ADMIN_USERNAME && config.ADMIN_EMAIL && config.ADMIN_PASSWORD) {
@@ -85,7 +91,7 @@ export async function start(config: Readonly<AuthConfig>, options: StartOptions 
           pool: database.pool,
           lockKey: RETENTION_LOCK,
           intervalMs: config.RETENTION_INTERVAL_MS,
-          steps: [refreshTokensStep(config.REVOKED_TOKEN_RETENTION_DAYS)],
+          steps: [refreshTokensStep(config.REVOKED_TOKEN_RETENTION_DAYS), loginThrottleStep(config.LOGIN_FAILURE_RESET_S)],
           logger,
           onPruned: (kind, n) => pruned.inc({ kind }, n),
         })
