@@ -20,6 +20,7 @@ import type { AuthConfig } from "./config.js";
 import { ensureAdmin } from "./domain/accounts.js";
 import { KeyUseRecorder } from "./domain/key-uses.js";
 import { ApiKeyRevocations } from "./events/api-key-revocations.js";
+import { natsOwnedResources } from "./events/owned-resources.js";
 import { markApiKeysUsed } from "./store/api-key.store.js";
 import type { AuthDeps } from "./domain/deps.js";
 import { createPasswordHasher } from "./domain/password.js";
@@ -65,6 +66,8 @@ export async function start(config: Readonly<AuthConfig>, options: StartOptions 
     apiKeyRevocations: await ApiKeyRevocations.open(nc, config.JETSTREAM_REPLICAS),
     keyUses: new KeyUseRecorder((ids) => markApiKeysUsed(database.db, ids), config.API_KEY_USE_FLUSH_MS, logger),
     refreshTtlSeconds: config.REFRESH_TOKEN_TTL_S,
+    // Deleting an account waits for the executor and registry to clear it; they work through it in batches.
+    owned: natsOwnedResources(nc, config.NATS_REQUEST_TIMEOUT_MS * 4),
     loginThrottle: {
       freeAttempts: config.LOGIN_FREE_ATTEMPTS,
       lockBaseS: config.LOGIN_LOCK_BASE_S,

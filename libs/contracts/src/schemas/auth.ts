@@ -159,7 +159,8 @@ export const SessionsEndedSchema = Joi.object<SessionsEnded>({ revoked: Joi.bool
 /** Services ask the registry and the executor to clear one owner's agents and tasks. */
 export interface OwnerIdRequest { owner_id: string }
 export const OwnerIdRequestSchema = Joi.object<OwnerIdRequest>({ owner_id: uuid.required() });
-export interface OwnedAgentsDeleted { deleted: number }
+/** `more`: the owner still has agents (the registry deletes a bounded number per request); ask again. */
+export interface OwnedAgentsDeleted { deleted: number; more: boolean }
 export interface OwnedTasksCancelled { cancelled: number }
 
 /** The error code of tasks cancelled because their owner's account was deleted. */

@@ -45,6 +45,9 @@ import {
   UpdateUserBodySchema,
   UserIdParamsSchema,
   TimeseriesRequestSchema,
+  AccountDeletedSchema,
+  DeleteMeRequestSchema,
+  SessionsEndedSchema,
 } from "@meridian/contracts";
 import type { RateLimitClass, RateLimitCost } from "../middleware/rate-limit.js";
 
@@ -290,6 +293,7 @@ export const routes: RouteSpec[] = [
     errors: ["FORBIDDEN", "NOT_FOUND"],
   },
   ...taskRoutes(),
+  ...accountRoutes(),
 ];
 
 /** One unit per task of a batch; a body of the wrong shape takes one and is refused by validation. */
@@ -524,6 +528,81 @@ function taskRoutes(): RouteSpec[] {
       body: UpdateUserBodySchema,
       success: { status: 200, description: "The user as changed", schema: AdminUserViewSchema },
       errors: ["NOT_FOUND", "CONFLICT"],
+    },
+  ];
+}
+
+/** Deleting an account waits for the executor and the registry to clear what the user owned. */
+const ACCOUNT_DELETION_EXTRA_MS = 30_000;
+const ACCOUNT_DELETION =
+  "The account is disabled and every session and API key revoked at once (every gateway refuses them within about a second), " +
+  "then its queued and running tasks are cancelled with error code `OWNER_DELETED` (running ones are aborted), its agents are deleted " +
+  "(tasks others queued on them are cancelled as for any deleted agent), and the account with its tokens and keys is removed. " +
+  "Finished tasks stay in the history until the executor's task retention purges them. Should a service be unavailable the answer is " +
+  "503/504 with the account left disabled; deleting again completes it. The last admin cannot be deleted.";
+
+function accountRoutes(): RouteSpec[] {
+  return [
+    {
+      method: "get",
+      path: "/api/v1/users/:id",
+      subject: Subjects.auth.usersGet,
+      tag: "users",
+      summary: "Get a user (admin)",
+      description: "One account with its roles and whether it is disabled.",
+      auth: "required",
+      roles: ["admin"],
+      scope: "admin",
+      rateLimit: "default",
+      params: UserIdParamsSchema,
+      success: { status: 200, description: "The user", schema: AdminUserViewSchema },
+      errors: ["NOT_FOUND"],
+    },
+    {
+      method: "delete",
+      path: "/api/v1/users/:id",
+      subject: Subjects.auth.usersDelete,
+      tag: "users",
+      summary: "Delete a user (admin)",
+      description: `${ACCOUNT_DELETION} Admins cannot delete themselves through this route (409).`,
+      auth: "required",
+      roles: ["admin"],
+      scope: "admin",
+      rateLimit: "default",
+      revokes: true,
+      params: UserIdParamsSchema,
+      extraTimeoutMs: () => ACCOUNT_DELETION_EXTRA_MS,
+      success: { status: 200, description: "What was removed", schema: AccountDeletedSchema },
+      errors: ["NOT_FOUND", "CONFLICT"],
+    },
+    {
+      method: "delete",
+      path: "/api/v1/auth/me",
+      subject: Subjects.auth.meDelete,
+      tag: "auth",
+      summary: "Delete your own account",
+      description: `The password in the body confirms it (a wrong one counts against the sign-in lock). ${ACCOUNT_DELETION}`,
+      auth: "required",
+      scope: "profile:read",
+      rateLimit: "auth",
+      revokes: true,
+      body: DeleteMeRequestSchema,
+      extraTimeoutMs: () => ACCOUNT_DELETION_EXTRA_MS,
+      success: { status: 200, description: "What was removed", schema: AccountDeletedSchema },
+      errors: ["INVALID_CREDENTIALS", "LOGIN_LOCKED", "CONFLICT"],
+    },
+    {
+      method: "post",
+      path: "/api/v1/auth/logout-all",
+      subject: Subjects.auth.logoutAll,
+      tag: "auth",
+      summary: "Log out everywhere",
+      description: "Revokes every session of the caller: all refresh tokens, and their access tokens at every gateway within about a second. API keys are not affected.",
+      auth: "required",
+      rateLimit: "default",
+      revokes: true,
+      success: { status: 200, description: "Every session is revoked", schema: SessionsEndedSchema },
+      errors: [],
     },
   ];
 }
