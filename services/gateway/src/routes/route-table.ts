@@ -532,16 +532,15 @@ function taskRoutes(): RouteSpec[] {
   ];
 }
 
-/** Deleting an account waits for the executor and the registry to clear what the user owned. */
-const ACCOUNT_DELETION_EXTRA_MS = 30_000;
-const ACCOUNT_DELETION =
-  "The account is disabled and every session and API key revoked at once (every gateway refuses them within about a second), " +
-  "then its queued and running tasks are cancelled with error code `OWNER_DELETED` (running ones are aborted), its agents are deleted " +
-  "(tasks others queued on them are cancelled as for any deleted agent), and the account with its tokens and keys is removed. " +
-  "Finished tasks stay in the history until the executor's task retention purges them. Should a service be unavailable the answer is " +
-  "503/504 with the account left disabled; deleting again completes it. The last admin cannot be deleted.";
-
 function accountRoutes(): RouteSpec[] {
+  /** Deleting an account waits for the executor and the registry to clear what the user owned. */
+  const ACCOUNT_DELETION_EXTRA_MS = 30_000;
+  const ACCOUNT_DELETION =
+    "The account is disabled and every session and API key revoked at once (every gateway refuses them within about a second), " +
+    "then its queued and running tasks are cancelled with error code `OWNER_DELETED` (running ones are aborted), its agents are deleted " +
+    "(tasks others queued on them are cancelled as for any deleted agent), and the account with its tokens and keys is removed. " +
+    "Finished tasks stay in the history until the executor's task retention purges them. Should a service be unavailable the answer is " +
+    "503/504 with the account left disabled; deleting again completes it. The last admin cannot be deleted.";
   return [
     {
       method: "get",
