@@ -106,10 +106,11 @@ function blockedRange(address: string, host: AddressSet): string | undefined {
   const family = isIP(ip);
   if (family === 4) return BLOCKED.ipv4.find(([, list]) => list.check(ip, "ipv4"))?.[0] ?? (host.check(ip, "ipv4") ? "this host's" : undefined);
   if (family !== 6) return "invalid";
-  const range = BLOCKED.ipv6.find(([, list]) => list.check(ip, "ipv6"))?.[0] ?? (host.check(ip, "ipv6") ? "this host's" : undefined);
+  const range = BLOCKED.ipv6.find(([, list]) => list.check(ip, "ipv6"))?.[0];
   if (range) return range;
   const ipv4 = embeddedIPv4(ip);
-  return ipv4 === undefined ? undefined : blockedRange(ipv4, host);
+  if (ipv4 !== undefined) return blockedRange(ipv4, host);
+  return host.check(ip, "ipv6") ? "this host's" : undefined;
 }
 
 /**
