@@ -35,8 +35,7 @@ describe("executor: per-owner queue cap and a deleted owner's tasks", function (
     const refusedCodes = new Set(outcomes.filter((o) => o instanceof MeridianError).map((o) => (o as MeridianError).code));
     // Each statement counts the owner's queued tasks in its own snapshot: with two replicas and two statements in flight
     // on each, at most four can admit up to the cap at once.
-    console.log(`      [figure] cap ${CAP}: ${accepted} of 60 concurrent submissions accepted on 2 replicas`);
-    expect(accepted).to.be.within(CAP, 4 * CAP);
+    expect(accepted, `${accepted} of 60 accepted with a cap of ${CAP}`).to.be.within(CAP, 4 * CAP);
     expect([...refusedCodes]).to.deep.equal(["TOO_MANY_QUEUED_TASKS"]);
     const next = await refusal(ctx.request(Subjects.tasks.submit, { agent: agent.name, input: {} }, owner));
     expect(next).to.deep.include({ code: "TOO_MANY_QUEUED_TASKS", status: 429 });
