@@ -61,7 +61,8 @@ export type InsertOutcome = { task: Task; event: TaskEvent } | "over_cap";
 
 /**
  * Every submission of the moment in one statement. The per-owner cap on queued tasks is folded in: the owners'
- * queued counts come from the partial index `tasks_owner_active_idx`, and rows past `maxQueuedPerOwner` (0: no cap),
+ * queued counts come from the partial index `tasks_owner_active_idx` (counted up to the cap + 1, so the cost is
+ * bounded by the cap, not by the backlog), and rows past `maxQueuedPerOwner` (0: no cap),
  * in submission order, are not inserted but answered as refused. Exact within one statement; two statements running
  * at once see the same count, so a burst can pass the cap by at most what the other in-flight statements admit.
  */
@@ -73,9 +74,9 @@ export async function insertTasks(db: ExecutorDb, tasks: NewTask[], maxQueuedPer
         id uuid, agent text, agent_id uuid, agent_version int, owner_id uuid, input jsonb, max_attempts int, timeout_ms int,
         backoff_ms int[], correlation_id text, idempotency_key text, request_fingerprint text, event_data jsonb, ord int)
     ), queued as (
-      select owner_id, count(*) as n from tasks
-      where ${maxQueuedPerOwner} > 0 and status = 'queued' and owner_id in (select distinct owner_id from input)
-      group by owner_id
+      select o.owner_id, (select count(*) from (
+        select 1 from tasks q where q.owner_id = o.owner_id and q.status = 'queued' limit ${maxQueuedPerOwner} + 1) c) as n
+      from (select distinct owner_id from input) o where ${maxQueuedPerOwner} > 0
     ), fresh as (
       select i.id, coalesce(q.n, 0) + row_number() over (partition by i.owner_id order by i.ord) as position
       from input i left join queued q on q.owner_id = i.owner_id
