@@ -82,4 +82,20 @@ describe("login throttling across auth replicas", function () {
     const locked = await refusal(first!.request(Subjects.auth.login, { username: unknown, password: "x" }));
     expect(locked.status).to.equal(429);
   });
+
+  it("when wrong passwords are sent for known accounts and for unknown names, then the answers take about as long (median within 2x)", async () => {
+    const known = await Promise.all(Array.from({ length: 15 }, () => registered()));
+    const times = { known: [] as number[], unknown: [] as number[] };
+    for (const [i, user] of known.entries()) {
+      for (const kind of ["known", "unknown"] as const) {
+        const began = performance.now();
+        const outcome = await attempt(kind === "known" ? user.username : newUser().username, "Wrong-Guess-xyz-5", i);
+        times[kind].push(performance.now() - began);
+        expect(codeOf(outcome)).to.equal("INVALID_CREDENTIALS");
+      }
+    }
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
+    const [k, u] = [median(times.known), median(times.unknown)];
+    expect(u / k, `medians: known ${k.toFixed(1)} ms, unknown ${u.toFixed(1)} ms`).to.be.within(0.5, 2);
+  });
 });
