@@ -88,17 +88,15 @@ export async function start(config: Readonly<AuthConfig>, options: StartOptions 
   );
   const ops = await startOpsServer({ port: config.METRICS_PORT, host: config.METRICS_HOST, metrics, checks, logger, version: VERSION });
   const pruned = new Counter({ name: "meridian_retention_pruned_total", help: "Rows removed by retention, by kind", labelNames: ["kind"], registers: [metrics.registry] });
-  const pruner =
-    config.REVOKED_TOKEN_RETENTION_DAYS > 0
-      ? startPruner({
-          pool: database.pool,
-          lockKey: RETENTION_LOCK,
-          intervalMs: config.RETENTION_INTERVAL_MS,
-          steps: [refreshTokensStep(config.REVOKED_TOKEN_RETENTION_DAYS), loginThrottleStep(config.LOGIN_FAILURE_RESET_S)],
-          logger,
-          onPruned: (kind, n) => pruned.inc({ kind }, n),
-        })
-      : undefined;
+  // Sign-in counters are always pruned; refresh tokens unless their retention is 0 (kept).
+  const pruner = startPruner({
+    pool: database.pool,
+    lockKey: RETENTION_LOCK,
+    intervalMs: config.RETENTION_INTERVAL_MS,
+    steps: [...(config.REVOKED_TOKEN_RETENTION_DAYS > 0 ? [refreshTokensStep(config.REVOKED_TOKEN_RETENTION_DAYS)] : []), loginThrottleStep(config.LOGIN_FAILURE_RESET_S)],
+    logger,
+    onPruned: (kind, n) => pruned.inc({ kind }, n),
+  });
   logger.info("auth service started", { version: VERSION });
 
   return {
@@ -107,7 +105,7 @@ export async function start(config: Readonly<AuthConfig>, options: StartOptions 
     graceMs: config.SHUTDOWN_GRACE_MS,
     stop: async () => {
       ops.shuttingDown();
-      await pruner?.stop();
+      await pruner.stop();
       // Stop intake, let the requests taken reply (drain() alone does not wait for async handlers), then close.
       await Promise.all(subscriptions.map((s) => s.drain()));
       await endpointsSettled(nc, config.SHUTDOWN_GRACE_MS);
