@@ -142,7 +142,10 @@ describe("e2e: NATS is a trust boundary (accounts, a user per service, agent cre
     await new Promise<void>((resolve, reject) => (later.once("connect", resolve), later.once("connect_error", reject)));
     const ack = (await later.timeout(10_000).emitWithAck(SocketEvents.subscribe, { taskId: run.body.id, since: 0 })) as SubscribeAck;
     expect(ack.ok && ack.replayed, JSON.stringify(ack)).to.be.greaterThan(0);
-    // Everything the services did so far (start-up, streams, KV watches, requests, replay) was within their permissions.
+    // Deleting the account reaches the registry and the executor from auth (its agents and tasks go with it).
+    const gone = await http(stack.gatewayUrl, "DELETE", "/api/v1/auth/me", { token: user.token, body: { password: user.user.password } });
+    expect(gone.status, gone.text).to.be.oneOf([200, 204]);
+    // Everything the services did so far (start-up, streams, KV watches, requests, replay, account removal) was within their permissions.
     expect((nats.server.log?.() ?? "").split("\n").filter((l) => /violation/i.test(l))).to.deep.equal([]);
   });
 

@@ -56,6 +56,10 @@ describe("e2e: OpenAPI document", function () {
       "get /api/v1/analytics/export",
       "get /api/v1/users",
       "patch /api/v1/users/{id}",
+      "get /api/v1/users/{id}",
+      "delete /api/v1/users/{id}",
+      "delete /api/v1/auth/me",
+      "post /api/v1/auth/logout-all",
     ];
     const documented = Object.entries(res.body.paths).flatMap(([path, ops]) => Object.keys(ops).filter((m) => METHODS.includes(m)).map((m) => `${m} ${path}`));
     expect(documented).to.have.members(served);
@@ -75,6 +79,9 @@ describe("e2e: OpenAPI document", function () {
     const listAgents = res.body.paths["/api/v1/agents"]!.get!;
     expect(listAgents.parameters?.map((p) => p.name)).to.have.members(["runtime", "owner", "enabled", "q", "limit", "offset"]);
     expect(Object.keys(res.body.paths["/api/v1/agents"]!.post!.responses)).to.include.members(["201", "409", "422"]);
+    const deleteUser = res.body.paths["/api/v1/users/{id}"]!.delete!;
+    expect(deleteUser.description).to.contain("OWNER_DELETED").and.contain("Finished tasks stay");
+    expect(Object.keys(res.body.paths["/api/v1/auth/login"]!.post!.responses)).to.include("429");
   });
 
   it("when the batch route is read, then it has a request and a response example and its rate-limit cost", async () => {

@@ -15,6 +15,8 @@ export interface StackOptions {
   realtime?: number;
   /** Have auth create this admin account at start (its ADMIN_USERNAME / ADMIN_EMAIL / ADMIN_PASSWORD). */
   admin?: { username: string; email: string; password: string };
+  /** Extra settings for the auth service (login throttling thresholds, ...). */
+  authEnv?: Record<string, string>;
 }
 
 export function signingKey(): { pem: string; kid: string } {
@@ -73,6 +75,7 @@ export class Stack {
         ARGON2_MEMORY_KIB: "4096",
         ARGON2_TIME_COST: "1",
         ...(options.admin ? { ADMIN_USERNAME: options.admin.username, ADMIN_EMAIL: options.admin.email, ADMIN_PASSWORD: options.admin.password } : {}),
+        ...options.authEnv,
       };
       await runScript("services/auth/dist/src/migrate.js", env);
       this.auth = await new ServiceProcess("auth", "services/auth/dist/src/main.js", env).start("auth service started");

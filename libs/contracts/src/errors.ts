@@ -20,6 +20,10 @@ export const ErrorCodes = {
   PAYLOAD_TOO_LARGE: { status: 413, retryable: false },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false },
   RATE_LIMITED: { status: 429, retryable: true },
+  /** Too many failed sign-ins for this account: locked for `details.retry_after` seconds. */
+  LOGIN_LOCKED: { status: 429, retryable: true },
+  /** The caller already has the maximum of queued (not yet started) tasks. */
+  TOO_MANY_QUEUED_TASKS: { status: 429, retryable: true },
   INTERNAL: { status: 500, retryable: false },
   SERVICE_UNAVAILABLE: { status: 503, retryable: true },
   TIMEOUT: { status: 504, retryable: true },

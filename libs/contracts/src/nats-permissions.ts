@@ -7,8 +7,9 @@ import { WorkerOperations, workerSubject, workerSubjectPattern } from "./schemas
  * credentials script, the agent-registry's worker credentials), docs/nats-security.md prints it.
  *
  * Everything not allowed is denied. In particular only the gateway, realtime (for a user's Socket.IO
- * subscription) and the executor (as itself, to read agent definitions) can reach a subject whose
- * handler reads the `Meridian-Principal` header; no other client can claim a principal.
+ * subscription), the executor (as itself, to read agent definitions) and auth (as itself, to remove a deleted
+ * account's agents and tasks) can reach a subject whose handler reads the `Meridian-Principal` header; no other
+ * client can claim a principal.
  */
 export interface NatsPermissions {
   publish: readonly string[];
@@ -65,11 +66,17 @@ const service = (user: ServiceName, publish: string[], subscribe: string[], allo
   inboxPrefix: natsInboxPrefix(user),
 });
 
-/** The gateway forwards user requests; `get-by-id` (full agent definitions with secrets) is not among them. */
+/** Subjects only services call as themselves (removing a deleted account's agents and tasks): auth alone. */
+const accountRemoval: readonly string[] = [Subjects.agents.deleteOwned, Subjects.tasks.cancelOwned];
+
+/**
+ * The gateway forwards user requests; `get-by-id` (full agent definitions with secrets) and the account-removal
+ * subjects are not among them.
+ */
 const gatewayCalls = [
   ...all(Subjects.auth).filter((s) => s !== Subjects.auth.health),
-  ...all(Subjects.agents).filter((s) => s !== Subjects.agents.getById && s !== Subjects.agents.health),
-  ...all(Subjects.tasks),
+  ...all(Subjects.agents).filter((s) => s !== Subjects.agents.getById && s !== Subjects.agents.health && !accountRemoval.includes(s)),
+  ...all(Subjects.tasks).filter((s) => !accountRemoval.includes(s)),
   ...all(Subjects.analytics),
   Subjects.auth.health,
   Subjects.agents.health,
@@ -79,7 +86,7 @@ const gatewayCalls = [
 
 export const NatsServicePermissions: Record<ServiceName, NatsPermissions> = {
   gateway: service(ServiceNames.gateway, [...gatewayCalls, ...jsBase, ...kvRead(Buckets.revokedSessions)], [], false),
-  auth: service(ServiceNames.auth, [...jsBase, ...kvWrite(Buckets.revokedSessions)], ["meridian.auth.>"]),
+  auth: service(ServiceNames.auth, [...accountRemoval, ...jsBase, ...kvWrite(Buckets.revokedSessions)], ["meridian.auth.>"]),
   "agent-registry": service(
     ServiceNames.agentRegistry,
     [...Streams.agentEvents.subjects, ...jsBase, ...jsEnsureStream(Streams.agentEvents.name)],

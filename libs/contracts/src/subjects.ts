@@ -18,6 +18,12 @@ export const Subjects = {
     apiKeyVerify: "meridian.auth.api-keys.verify",
     usersList: "meridian.auth.users.list",
     usersUpdate: "meridian.auth.users.update",
+    usersGet: "meridian.auth.users.get",
+    usersDelete: "meridian.auth.users.delete",
+    /** The caller deletes their own account (password in the body). */
+    meDelete: "meridian.auth.me.delete",
+    /** Ends every session of the caller. */
+    logoutAll: "meridian.auth.logout-all",
     health: "meridian.auth.health",
   },
   agents: {
@@ -30,6 +36,8 @@ export const Subjects = {
     delete: "meridian.agents.delete",
     /** NATS credentials for an sdk agent's workers, limited to its own worker subjects (owner or admin). */
     workerCredentials: "meridian.agents.worker-credentials",
+    /** Every agent of one owner (a deleted account), each through the delete path; services only, never forwarded. */
+    deleteOwned: "meridian.agents.delete-owned",
     health: "meridian.agents.health",
   },
   tasks: {
@@ -40,6 +48,8 @@ export const Subjects = {
     cancel: "meridian.tasks.cancel",
     logs: "meridian.tasks.logs",
     requeue: "meridian.tasks.requeue",
+    /** Cancel every queued or running task of one owner (a deleted account); services only, never forwarded. */
+    cancelOwned: "meridian.tasks.cancel-owned",
   },
   analytics: {
     dashboard: "meridian.analytics.dashboard",

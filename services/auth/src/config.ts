@@ -21,6 +21,13 @@ export interface AuthConfig extends CommonConfig, DatabaseConfig {
   /** Refresh tokens expired or revoked this many days ago are deleted; 0 keeps them. */
   REVOKED_TOKEN_RETENTION_DAYS: number;
   RETENTION_INTERVAL_MS: number;
+  /** Failed sign-ins of one account before it locks. */
+  LOGIN_FREE_ATTEMPTS: number;
+  /** The first lock in seconds; it doubles with each further failure up to LOGIN_LOCK_MAX_S. */
+  LOGIN_LOCK_BASE_S: number;
+  LOGIN_LOCK_MAX_S: number;
+  /** A failure this long after the previous one counts from 1 again. */
+  LOGIN_FAILURE_RESET_S: number;
 }
 
 const schema = Joi.object<AuthConfig>({
@@ -52,6 +59,10 @@ const schema = Joi.object<AuthConfig>({
   ADMIN_PASSWORD: Joi.string().min(PASSWORD_MIN),
   REVOKED_TOKEN_RETENTION_DAYS: Joi.number().integer().min(0).max(3650).default(7),
   RETENTION_INTERVAL_MS: Joi.number().integer().min(1000).max(86_400_000).default(3_600_000),
+  LOGIN_FREE_ATTEMPTS: Joi.number().integer().min(1).max(100).default(5),
+  LOGIN_LOCK_BASE_S: Joi.number().integer().min(1).max(3600).default(30),
+  LOGIN_LOCK_MAX_S: Joi.number().integer().min(Joi.ref("LOGIN_LOCK_BASE_S")).max(86_400).default(900),
+  LOGIN_FAILURE_RESET_S: Joi.number().integer().min(60).max(7 * 86_400).default(3600),
 }).and("ADMIN_USERNAME", "ADMIN_EMAIL", "ADMIN_PASSWORD");
 
 /** Read once at start. JWT_PRIVATE_KEY_FILE is accepted in place of the PEM itself (Kubernetes secrets). */

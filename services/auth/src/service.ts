@@ -20,13 +20,14 @@ import type { AuthConfig } from "./config.js";
 import { ensureAdmin } from "./domain/accounts.js";
 import { KeyUseRecorder } from "./domain/key-uses.js";
 import { ApiKeyRevocations } from "./events/api-key-revocations.js";
+import { natsOwnedResources } from "./events/owned-resources.js";
 import { markApiKeysUsed } from "./store/api-key.store.js";
 import type { AuthDeps } from "./domain/deps.js";
 import { createPasswordHasher } from "./domain/password.js";
 import { createTokenSigner } from "./domain/token-signer.js";
 import { authHandlers } from "./handlers/index.js";
 import { migrations, SCHEMA } from "./migrations/index.js";
-import { refreshTokensStep, RETENTION_LOCK } from "./retention/token-retention.js";
+import { loginThrottleStep, refreshTokensStep, RETENTION_LOCK } from "./retention/token-retention.js";
 import type { AuthDatabase } from "./store/tables.js";
 
 export const VERSION = "0.1.0";
@@ -65,6 +66,14 @@ export async function start(config: Readonly<AuthConfig>, options: StartOptions 
     apiKeyRevocations: await ApiKeyRevocations.open(nc, config.JETSTREAM_REPLICAS),
     keyUses: new KeyUseRecorder((ids) => markApiKeysUsed(database.db, ids), config.API_KEY_USE_FLUSH_MS, logger),
     refreshTtlSeconds: config.REFRESH_TOKEN_TTL_S,
+    // Deleting an account waits for the executor and registry to clear it; they work through it in batches.
+    owned: natsOwnedResources(nc, config.NATS_REQUEST_TIMEOUT_MS * 4),
+    loginThrottle: {
+      freeAttempts: config.LOGIN_FREE_ATTEMPTS,
+      lockBaseS: config.LOGIN_LOCK_BASE_S,
+      lockMaxS: config.LOGIN_LOCK_MAX_S,
+      resetS: config.LOGIN_FAILURE_RESET_S,
+    },
     logger,
   };
   if (config.ADMIN_USERNAME && config.ADMIN_EMAIL && config.ADMIN_PASSWORD) {
@@ -79,17 +88,15 @@ export async function start(config: Readonly<AuthConfig>, options: StartOptions 
   );
   const ops = await startOpsServer({ port: config.METRICS_PORT, host: config.METRICS_HOST, metrics, checks, logger, version: VERSION });
   const pruned = new Counter({ name: "meridian_retention_pruned_total", help: "Rows removed by retention, by kind", labelNames: ["kind"], registers: [metrics.registry] });
-  const pruner =
-    config.REVOKED_TOKEN_RETENTION_DAYS > 0
-      ? startPruner({
-          pool: database.pool,
-          lockKey: RETENTION_LOCK,
-          intervalMs: config.RETENTION_INTERVAL_MS,
-          steps: [refreshTokensStep(config.REVOKED_TOKEN_RETENTION_DAYS)],
-          logger,
-          onPruned: (kind, n) => pruned.inc({ kind }, n),
-        })
-      : undefined;
+  // Sign-in counters are always pruned; refresh tokens unless their retention is 0 (kept).
+  const pruner = startPruner({
+    pool: database.pool,
+    lockKey: RETENTION_LOCK,
+    intervalMs: config.RETENTION_INTERVAL_MS,
+    steps: [...(config.REVOKED_TOKEN_RETENTION_DAYS > 0 ? [refreshTokensStep(config.REVOKED_TOKEN_RETENTION_DAYS)] : []), loginThrottleStep(config.LOGIN_FAILURE_RESET_S)],
+    logger,
+    onPruned: (kind, n) => pruned.inc({ kind }, n),
+  });
   logger.info("auth service started", { version: VERSION });
 
   return {
@@ -98,7 +105,7 @@ export async function start(config: Readonly<AuthConfig>, options: StartOptions 
     graceMs: config.SHUTDOWN_GRACE_MS,
     stop: async () => {
       ops.shuttingDown();
-      await pruner?.stop();
+      await pruner.stop();
       // Stop intake, let the requests taken reply (drain() alone does not wait for async handlers), then close.
       await Promise.all(subscriptions.map((s) => s.drain()));
       await endpointsSettled(nc, config.SHUTDOWN_GRACE_MS);

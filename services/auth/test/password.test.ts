@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { passwordProblems } from "../src/domain/password.js";
+import { isCommonPassword, passwordProblems } from "../src/domain/password.js";
 
 describe("password policy", () => {
   const user = { username: "ada", email: "ada.lovelace@example.com" };
@@ -15,5 +15,17 @@ describe("password policy", () => {
   it("when it contains the username or the email's local part, then it is refused", () => {
     expect(passwordProblems("Xx-ada-1234567", user)).to.have.length(1);
     expect(passwordProblems("Ada.Lovelace-2026", user)).to.have.length(1);
+  });
+
+  it("when it is a common password in any case, or a common word dressed with digits, symbols and letter swaps, then it is refused as too common", () => {
+    for (const password of ["Password1234", "PASSWORD1234", "qwerty123456", "1Q2W3E4R5T6Y", "P@ssw0rd2024!", "Sunshine12345!", "!!Football2024", "Dr@gon-1234567"]) {
+      expect(isCommonPassword(password), password).to.equal(true);
+      expect(passwordProblems(password, user).map((p) => p.message), password).to.include("'password' is too common: it is on the list of most used passwords");
+    }
+  });
+  it("when common words are only part of a longer passphrase, then it is not refused as common", () => {
+    for (const password of ["Correct-horse-battery-9", "Sturdy-Passw0rd!", "Velvet-Lantern-Quarry-81", "Sunshine-Over-Lisbon-7"]) {
+      expect(isCommonPassword(password), password).to.equal(false);
+    }
   });
 });

@@ -4,7 +4,7 @@ import { createDatabase, createLogger, startPruner } from "@meridian/service-kit
 import { testInfra, uniqueName } from "@meridian/service-kit/testing";
 import { loadAuthConfig } from "../src/config.js";
 import { SCHEMA } from "../src/migrations/index.js";
-import { refreshTokensStep, RETENTION_LOCK } from "../src/retention/token-retention.js";
+import { loginThrottleStep, refreshTokensStep, RETENTION_LOCK } from "../src/retention/token-retention.js";
 import { migrate } from "../src/service.js";
 import { authTestEnv } from "./auth-context.js";
 
@@ -51,5 +51,27 @@ describe("auth: retention of expired and revoked refresh tokens", function () {
     const { rows: left } = await database.pool.query<{ id: string }>(`select id from refresh_tokens where user_id = $1`, [userId]);
     expect(left.map((r) => r.id).sort()).to.deep.equal([live, rotatedUnexpired, expiredRecently, revokedRecently].sort());
     expect(left.map((r) => r.id)).to.not.include.members([expiredLongAgo, revokedLongAgo]);
+  });
+
+  it("when sign-in counters are older than the reset window and hold no lock, then they go; recent or locked ones stay", async () => {
+    const prefix = `test:${uniqueName("thr")}:`;
+    const counter = async (name: string, lastFailureSecondsAgo: number, lockedForSeconds?: number) => {
+      await database.pool.query(
+        `insert into login_throttle (key, failures, last_failure_at, locked_until)
+         values ($1, 3, now() - make_interval(secs => $2), case when $3::int is null then null else now() + make_interval(secs => $3::int) end)`,
+        [prefix + name, lastFailureSecondsAgo, lockedForSeconds ?? null],
+      );
+    };
+    await counter("stale", 7200);
+    await counter("recent", 60);
+    await counter("stale-but-locked", 7200, 600);
+    const pruner = startPruner({ pool: database.pool, lockKey: RETENTION_LOCK, intervalMs: 86_400_000, steps: [loginThrottleStep(3600)], logger });
+    try {
+      await pruner.runOnce();
+    } finally {
+      await pruner.stop();
+    }
+    const { rows } = await database.pool.query<{ key: string }>(`select key from login_throttle where key like $1 order by key`, [`${prefix}%`]);
+    expect(rows.map((r) => r.key.slice(prefix.length))).to.deep.equal(["recent", "stale-but-locked"]);
   });
 });

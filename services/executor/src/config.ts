@@ -12,6 +12,8 @@ export interface ExecutorConfig extends CommonConfig, DatabaseConfig {
   CONSUME: boolean;
   /** A result larger than this fails its task (RESULT_TOO_LARGE); results are stored in PostgreSQL. */
   MAX_RESULT_BYTES: number;
+  /** A user's queued (not yet started) tasks beyond this are refused with TOO_MANY_QUEUED_TASKS; 0 turns the cap off. */
+  MAX_QUEUED_TASKS_PER_USER: number;
   /** Results up to this size travel inside the `succeeded` event; larger ones are read with GET /tasks/{id}. */
   EVENT_RESULT_INLINE_BYTES: number;
   /** Log lines and progress messages are cut to this many characters. */
@@ -34,6 +36,7 @@ const schema = Joi.object<ExecutorConfig>({
   RECONCILE_INTERVAL_MS: Joi.number().integer().min(100).max(60_000).default(2000),
   HTTP_ALLOW_LIST: JoiEnv.csv().items(Joi.string()).default([]),
   CONSUME: Joi.boolean().default(true),
+  MAX_QUEUED_TASKS_PER_USER: Joi.number().integer().min(0).max(10_000_000).default(10_000),
   MAX_RESULT_BYTES: Joi.number().integer().min(1024).max(64 * 1024 * 1024).default(4 * 1024 * 1024),
   EVENT_RESULT_INLINE_BYTES: Joi.number().integer().min(0).max(512 * 1024).default(64 * 1024),
   MAX_LOG_CHARS: Joi.number().integer().min(100).max(100_000).default(8192),

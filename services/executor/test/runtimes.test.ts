@@ -1,6 +1,7 @@
 import { once } from "node:events";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
+import { BlockList, type AddressInfo } from "node:net";
+import { networkInterfaces } from "node:os";
 import { randomUUID } from "node:crypto";
 import { expect } from "chai";
 import type { AgentConfig, AgentRuntime, AgentView } from "@meridian/contracts";
@@ -138,7 +139,13 @@ describe("isBlockedAddress", () => {
     unspecified: ["0.0.0.0", "::", "0.1.2.3"],
     "carrier-grade NAT": ["100.64.0.1", "100.127.255.255"],
     multicast: ["224.0.0.1", "239.255.255.250", "ff02::1"],
-    reserved: ["240.0.0.1", "255.255.255.255", "198.18.0.1"],
+    reserved: ["240.0.0.1", "255.255.255.255", "100::1"],
+    documentation: ["192.0.2.1", "192.0.2.255", "198.51.100.7", "203.0.113.200", "2001:db8::1", "2001:db8:ffff::1", "3fff::1", "::ffff:192.0.2.2"],
+    benchmarking: ["198.18.0.1", "198.19.255.255", "2001:2::1"],
+    "special-purpose IPv4": ["192.0.0.8", "192.0.0.170", "192.31.196.1", "192.52.193.1", "192.88.99.1", "192.175.48.1"],
+    "special-purpose IPv6": ["2001:1::1", "2001:3::1", "2001:10::1", "2001:20::1", "64:ff9b:1::a00:1", "2620:4f:8000::1", "5f00::1", "100:0:0:1::1"],
+    "6to4 and Teredo": ["2002:c000:0204::1", "2002:0808:0808::1", "2001:0:4136:e378:8000:63bf:3fff:fdd2", "2001::1"],
+    "NAT64 with a special-purpose IPv4 inside": ["64:ff9b::c000:202", "64:ff9b::198.51.100.1", "64:ff9b::100.64.0.1"],
     "IPv4-mapped IPv6": ["::ffff:127.0.0.1", "::ffff:7f00:1", "0:0:0:0:0:ffff:7f00:1", "::ffff:10.0.0.1", "::ffff:169.254.169.254",
       "::ffff:192.168.0.1", "::ffff:100.64.0.1", "::ffff:0.0.0.0", "::FFFF:A9FE:A9FE"],
     "IPv4-translated and NAT64 IPv6": ["::ffff:0:127.0.0.1", "64:ff9b::127.0.0.1", "64:ff9b::a9fe:a9fe"],
@@ -149,6 +156,22 @@ describe("isBlockedAddress", () => {
       for (const address of addresses) expect(isBlockedAddress(address), address).to.equal(true);
     });
   }
+
+  it("when the address belongs to one of this host's interfaces, then it is blocked, in any form", () => {
+    const host = new BlockList();
+    host.addAddress("8.8.4.4", "ipv4");
+    host.addAddress("2606:4700::1111", "ipv6");
+    for (const address of ["8.8.4.4", "::ffff:8.8.4.4", "64:ff9b::808:404", "2606:4700:0:0:0:0:0:1111"]) {
+      expect(isBlockedAddress(address, host), address).to.equal(true);
+    }
+    expect(isBlockedAddress("8.8.8.8", host)).to.equal(false);
+  });
+
+  it("when nothing is injected, then the addresses of this machine's own interfaces are blocked", () => {
+    const own = Object.values(networkInterfaces()).flat().filter((i) => i !== undefined);
+    expect(own.length).to.be.greaterThan(0);
+    for (const entry of own) expect(isBlockedAddress(entry.address), entry.address).to.equal(true);
+  });
 
   it("when the address is public, then it is not blocked", () => {
     for (const address of ["8.8.8.8", "1.1.1.1", "172.32.0.1", "172.15.255.255", "100.128.0.1", "192.169.0.1", "169.255.0.1",
@@ -192,6 +215,7 @@ describe("allow-list and target guard", () => {
     const err = await runtimeErrorOf(assertAllowedTarget(new URL("http://localhost:8080/"), []));
     expect(err.retryable).to.equal(false);
     expect(err.message).to.contain("loopback");
+    expect(err.code).to.equal("SSRF_BLOCKED");
     await assertAllowedTarget(new URL("http://localhost:8080/"), ["localhost"]);
   });
 

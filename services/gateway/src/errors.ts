@@ -12,13 +12,21 @@ export interface ErrorEnvelope {
   retry_after?: number;
 }
 
+/** Seconds a service asks the client to wait (a locked sign-in), carried in the error's details. */
+function retryAfterOf(err: MeridianError): number | undefined {
+  const value = (err.details as { retry_after?: unknown } | undefined)?.retry_after;
+  return err.status === 429 && typeof value === "number" && Number.isInteger(value) && value > 0 ? value : undefined;
+}
+
 export function envelope(err: MeridianError, correlationId: string): ErrorEnvelope {
   const listDetail = err.code === "VALIDATION_FAILED" || err.code === "WEAK_PASSWORD";
+  const retryAfter = retryAfterOf(err);
   return {
     error: STATUS_CODES[err.status] ?? "Error",
     code: err.code,
     detail: listDetail && err.details ? err.details : err.message,
     correlation_id: correlationId,
+    ...(retryAfter !== undefined ? { retry_after: retryAfter } : {}),
   };
 }
 
@@ -39,7 +47,9 @@ function toMeridianError(err: unknown): MeridianError {
 
 export function sendError(res: Response, err: MeridianError): void {
   const correlationId = (res.locals.correlationId as string | undefined) ?? currentContext()?.correlationId ?? "";
-  res.status(err.status).json(envelope(err, correlationId));
+  const body = envelope(err, correlationId);
+  if (body.retry_after !== undefined) res.setHeader("Retry-After", String(body.retry_after));
+  res.status(err.status).json(body);
 }
 
 /** Last middleware: everyday errors are answered with their code; unknown ones are logged and become 500. */

@@ -136,3 +136,37 @@ const userChanges = {
 export const UpdateUserBodySchema = Joi.object<UpdateUserBody>(userChanges).or("roles", "disabled").example({ disabled: true });
 export const UpdateUserRequestSchema = Joi.object<UpdateUserRequest>({ id: uuid.required(), ...userChanges }).or("roles", "disabled");
 export const UserIdParamsSchema = Joi.object<{ id: string }>({ id: uuid.required() });
+
+// Account deletion and sessions (accounts branch).
+
+/** A user deletes their own account: the password confirms it. */
+export interface DeleteMeRequest { password: string }
+export const DeleteMeRequestSchema = Joi.object<DeleteMeRequest>({ password: Joi.string().max(PASSWORD_MAX).required() })
+  .example({ password: "correct-Horse-battery-9" });
+
+export interface UserIdRequest { id: string }
+export const UserIdRequestSchema = Joi.object<UserIdRequest>({ id: uuid.required() });
+
+/** What deleting an account removed; tasks: queued and running ones cancelled with `OWNER_DELETED`. */
+export interface AccountDeleted { deleted: true; agents_deleted: number; tasks_cancelled: number; sessions_ended: number; api_keys_revoked: number }
+export const AccountDeletedSchema = Joi.object<AccountDeleted>({
+  deleted: Joi.boolean().valid(true).required(),
+  agents_deleted: Joi.number().integer().required(),
+  tasks_cancelled: Joi.number().integer().required(),
+  sessions_ended: Joi.number().integer().required(),
+  api_keys_revoked: Joi.number().integer().required(),
+}).example({ deleted: true, agents_deleted: 2, tasks_cancelled: 5, sessions_ended: 1, api_keys_revoked: 1 });
+
+export interface SessionsEnded { revoked: true; sessions_ended: number }
+export const SessionsEndedSchema = Joi.object<SessionsEnded>({ revoked: Joi.boolean().valid(true).required(), sessions_ended: Joi.number().integer().required() })
+  .example({ revoked: true, sessions_ended: 3 });
+
+/** Services ask the registry and the executor to clear one owner's agents and tasks. */
+export interface OwnerIdRequest { owner_id: string }
+export const OwnerIdRequestSchema = Joi.object<OwnerIdRequest>({ owner_id: uuid.required() });
+/** `more`: the owner still has agents (the registry deletes a bounded number per request); ask again. */
+export interface OwnedAgentsDeleted { deleted: number; more: boolean }
+export interface OwnedTasksCancelled { cancelled: number }
+
+/** The error code of tasks cancelled because their owner's account was deleted. */
+export const OWNER_DELETED = "OWNER_DELETED";

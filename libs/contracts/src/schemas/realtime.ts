@@ -69,7 +69,7 @@ export const TaskEventCatalogue: Record<TaskEventType, { description: string; da
   failed: { description: "Failed for good (terminal).", data: { error: "{ code, message, retryable, detail? }" } },
   cancelled: {
     description: "Cancelled by its owner or an admin, or because its agent was deleted (terminal).",
-    data: { was_running: "boolean", by: "username (absent when the agent was deleted)", reason: "cancelled | agent_deleted" },
+    data: { was_running: "boolean", by: "username (absent when the agent was deleted)", reason: "cancelled | agent_deleted | owner_deleted" },
   },
   timed_out: { description: "Ran past the agent's timeout (terminal).", data: { error: "{ code: TIMEOUT, message }" } },
   dead_lettered: { description: "Every attempt failed; kept for inspection and admin re-queue (terminal).", data: { error: "last error", attempts: "number" } },

@@ -4,13 +4,14 @@ import {
   type AgentEventType,
   type AgentList,
   type AgentView,
+  type OwnedAgentsDeleted,
   type Principal,
   type UpdateAgentRequest,
   type ValidCreateAgentRequest,
   type ValidListAgentsRequest,
 } from "@meridian/contracts";
 import { currentContext } from "@meridian/service-kit";
-import { deleteAgent, findAgent, findAgentById, insertAgent, listAgents, updateAgent, type AgentChanges, type AgentDb } from "../store/agent.store.js";
+import { deleteAgent, findAgent, findAgentById, insertAgent, listAgents, ownedAgentNames, updateAgent, type AgentChanges, type AgentDb } from "../store/agent.store.js";
 import type { Agent } from "../store/tables.js";
 import { notFound, redactFor, requireAdmin, requireModify, requireScope, requireSee, visibleTo } from "./access.js";
 import type { AgentRegistryDeps } from "./deps.js";
@@ -125,4 +126,30 @@ export async function removeAgent(deps: AgentRegistryDeps, principal: Principal,
     return row;
   });
   return { deleted: true };
+}
+
+const OWNED_PAGE = 100;
+
+/**
+ * A deleted account (services only, as admin): each of the owner's agents goes through the same delete path, with
+ * its `agent.deleted` event, so the executor cancels the tasks queued on it. A bounded page per request; `more` says
+ * to ask again.
+ */
+export async function removeOwnedAgents(deps: AgentRegistryDeps, principal: Principal, ownerId: string): Promise<OwnedAgentsDeleted> {
+  requireAdmin(principal);
+  const names = await ownedAgentNames(deps.db, ownerId, OWNED_PAGE);
+  let deleted = 0;
+  for (const name of names) {
+    const gone = await changeAndPublish(deps, "agent.deleted", async (trx) => {
+      const agent = await findAgent(trx, name, { forUpdate: true });
+      if (!agent || agent.owner_id !== ownerId) throw notFound(name);
+      return (await deleteAgent(trx, name))!;
+    }).catch((err: unknown) => {
+      if (err instanceof MeridianError && err.code === "NOT_FOUND") return undefined;
+      throw err;
+    });
+    if (gone) deleted++;
+  }
+  if (deleted) deps.logger.info("agents of a deleted account removed", { owner_id: ownerId, count: deleted });
+  return { deleted, more: names.length === OWNED_PAGE };
 }

@@ -2,6 +2,7 @@ import type { EndpointDefinition } from "@meridian/service-kit";
 import type { AgentRegistryDeps } from "../domain/deps.js";
 import { createAgentHandler } from "./create-agent.handler.js";
 import { deleteAgentHandler } from "./delete-agent.handler.js";
+import { deleteOwnedAgentsHandler } from "./delete-owned-agents.handler.js";
 import { getAgentByIdHandler } from "./get-agent-by-id.handler.js";
 import { getAgentHandler } from "./get-agent.handler.js";
 import { listAgentsHandler } from "./list-agents.handler.js";
@@ -17,4 +18,5 @@ export const agentRegistryHandlers = (deps: AgentRegistryDeps): Array<EndpointDe
   updateAgentHandler(deps),
   deleteAgentHandler(deps),
   workerCredentialsHandler(deps),
+  deleteOwnedAgentsHandler(deps),
 ];

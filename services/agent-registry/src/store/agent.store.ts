@@ -125,3 +125,9 @@ export async function listAgents(
   const count = await db.executeQuery<{ total: string }>(CompiledQuery.raw(`select count(*) as total from agents where ${listWhere(filter, counted)}`, counted));
   return { rows, total: Number(count.rows[0]!.total) };
 }
+
+/** Names of an owner's live agents, a bounded page at a time (a deleted account's agents). */
+export async function ownedAgentNames(db: AgentDb, ownerId: string, limit: number): Promise<string[]> {
+  const rows = await db.selectFrom("agents").select("name").where("owner_id", "=", ownerId).where(live).orderBy("name").limit(limit).execute();
+  return rows.map((r) => r.name);
+}

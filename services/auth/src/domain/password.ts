@@ -1,5 +1,21 @@
 import argon2 from "argon2";
 import { PASSWORD_MAX, PASSWORD_MIN, type Problem } from "@meridian/contracts";
+import { COMMON_PASSWORDS_TEXT } from "./common-passwords.js";
+
+const COMMON = new Set(COMMON_PASSWORDS_TEXT.split("\n"));
+const LEET: Record<string, string> = { "@": "a", "4": "a", "3": "e", "0": "o", $: "s", "5": "s", "7": "t", "!": "i", "1": "i" };
+const unleet = (text: string, one = "i") => text.replace(/[@4305$7!1]/g, (c) => (c === "1" ? one : LEET[c]!));
+
+/**
+ * On the shipped list of common passwords, case-insensitively: the whole password, or a listed word dressed up
+ * with digits and symbols around it and common letter swaps ("P@ssw0rd2024!", "Sunshine12345!").
+ */
+export function isCommonPassword(password: string): boolean {
+  const lower = password.toLowerCase();
+  if (COMMON.has(lower)) return true;
+  const core = lower.replace(/^[^a-z]+/, "").replace(/[^a-z]+$/, "");
+  return [core, unleet(core), unleet(core, "l")].some((word) => word.length >= 5 && COMMON.has(word));
+}
 
 /**
  * Length matters most (NIST 800-63B); on top of it we ask for some variety and refuse passwords
@@ -19,6 +35,7 @@ export function passwordProblems(password: string, user: { username: string; ema
     add("'password' must not contain the username or email");
   }
   if (/^(.)\1+$/.test(password)) add("'password' must not be one repeated character");
+  if (isCommonPassword(password)) add("'password' is too common: it is on the list of most used passwords");
   return problems;
 }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { MeridianError, type LoginRequest, type Principal, type TokenPair } from "@meridian/contracts";
 import { consumeRefreshToken, findRefreshToken, insertRefreshToken, revokeFamily } from "../store/refresh-token.store.js";
+import { chargeAttempt, clearAttempts } from "../store/login-throttle.store.js";
 import { findUserById, findUserByLogin } from "../store/user.store.js";
 import type { User } from "../store/tables.js";
 import type { AuthDeps } from "./deps.js";
@@ -31,8 +32,19 @@ async function endSession(deps: AuthDeps, familyId: string, reason: string): Pro
   await deps.revokedSessions.revoke(familyId);
 }
 
+/**
+ * Failed sign-ins are counted per account whatever the client's address (and per login name when there is no
+ * such account, so an unknown name answers exactly like a known one): a few are free, then the account is locked
+ * for a time that doubles with each failure up to a cap; a success clears the count.
+ */
 export async function login(deps: AuthDeps, req: LoginRequest): Promise<TokenPair> {
   const user = await findUserByLogin(deps.db, req);
+  const key = user ? `user:${user.id}` : `login:${req.username ?? req.email ?? ""}`;
+  const charge = await chargeAttempt(deps.db, key, deps.loginThrottle);
+  if (!charge.allowed) {
+    deps.logger.warn("sign-in refused: account locked", { ...(user ? { user_id: user.id } : { unknown_login: true }), retry_after: charge.retryAfterS });
+    throw new MeridianError("LOGIN_LOCKED", `Too many failed sign-ins; try again in ${charge.retryAfterS} s`, { retry_after: charge.retryAfterS });
+  }
   if (!user) {
     await deps.hasher.verifyDummy(req.password);
     throw new MeridianError("INVALID_CREDENTIALS", "Invalid credentials");
@@ -40,6 +52,7 @@ export async function login(deps: AuthDeps, req: LoginRequest): Promise<TokenPai
   if (!(await deps.hasher.verify(user.password_hash, req.password)) || user.disabled) {
     throw new MeridianError("INVALID_CREDENTIALS", "Invalid credentials");
   }
+  await clearAttempts(deps.db, key);
   const tokens = await issueTokens(deps, user, randomUUID());
   deps.logger.info("user logged in", { user_id: user.id });
   return tokens;

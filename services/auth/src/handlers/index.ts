@@ -12,6 +12,10 @@ import { registerHandler } from "./register.handler.js";
 import { signingKeysHandler } from "./signing-keys.handler.js";
 import { usersListHandler } from "./users-list.handler.js";
 import { usersUpdateHandler } from "./users-update.handler.js";
+import { usersGetHandler } from "./users-get.handler.js";
+import { usersDeleteHandler } from "./users-delete.handler.js";
+import { meDeleteHandler } from "./me-delete.handler.js";
+import { logoutAllHandler } from "./logout-all.handler.js";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const authHandlers = (deps: AuthDeps): Array<EndpointDefinition<any, unknown>> => [
@@ -27,4 +31,8 @@ export const authHandlers = (deps: AuthDeps): Array<EndpointDefinition<any, unkn
   apiKeyVerifyHandler(deps),
   usersListHandler(deps),
   usersUpdateHandler(deps),
+  usersGetHandler(deps),
+  usersDeleteHandler(deps),
+  meDeleteHandler(deps),
+  logoutAllHandler(deps),
 ];

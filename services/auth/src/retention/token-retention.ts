@@ -21,3 +21,20 @@ export function refreshTokensStep(retentionDays: number): PruneStep {
     },
   };
 }
+
+/** Sign-in counters whose last failure is older than the reset window and that hold no lock: they count for nothing. */
+export function loginThrottleStep(resetSeconds: number): PruneStep {
+  return {
+    name: "login_throttle",
+    async run(client, batchSize) {
+      const { rowCount } = await client.query(
+        `delete from login_throttle where key in (
+           select key from login_throttle
+           where last_failure_at < now() - make_interval(secs => $1) and (locked_until is null or locked_until < now())
+           limit $2 for update skip locked)`,
+        [resetSeconds, batchSize],
+      );
+      return rowCount ?? 0;
+    },
+  };
+}

@@ -39,8 +39,16 @@ export interface ApiKeysTable {
   revoked_at: NullableTimestamp;
 }
 
+export interface LoginThrottleTable {
+  key: string;
+  failures: number;
+  last_failure_at: Timestamp;
+  locked_until: NullableTimestamp;
+}
+
 export interface AuthDatabase {
   users: UsersTable;
+  login_throttle: LoginThrottleTable;
   refresh_tokens: RefreshTokensTable;
   api_keys: ApiKeysTable;
 }

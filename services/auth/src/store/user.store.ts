@@ -1,4 +1,4 @@
-import type { Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
 import type { Role } from "@meridian/contracts";
 import type { AuthDatabase, User } from "./tables.js";
 
@@ -42,4 +42,36 @@ export async function updateUser(db: AuthDb, id: string, changes: { roles?: Role
     .where("id", "=", id)
     .returningAll()
     .executeTakeFirst();
+}
+
+async function otherEnabledAdmins(db: AuthDb, id: string): Promise<number> {
+  const row = await db
+    .selectFrom("users")
+    .select((eb) => eb.fn.countAll<string>().as("n"))
+    .where("id", "<>", id)
+    .where("disabled", "=", false)
+    .where(sql<boolean>`'admin' = any(roles)`)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** True when this user is an admin and no other enabled admin exists (a pre-check; the delete checks again under a lock). */
+export async function isLastAdmin(db: AuthDb, user: Pick<User, "id" | "roles">): Promise<boolean> {
+  return user.roles.includes("admin") && (await otherEnabledAdmins(db, user.id)) === 0;
+}
+
+/**
+ * Delete a user (its tokens and keys go with it by cascade), refusing when it would leave no enabled admin.
+ * Serialised by an advisory lock, so two admins deleting each other at once cannot both succeed.
+ */
+export async function deleteUserKeepingAnAdmin(db: AuthDb, id: string): Promise<"deleted" | "not_found" | "last_admin"> {
+  return db.transaction().execute(async (trx) => {
+    await sql`select pg_advisory_xact_lock(hashtext('meridian.auth.admins'))`.execute(trx);
+    const user = await trx.selectFrom("users").select(["id", "roles"]).where("id", "=", id).executeTakeFirst();
+    if (!user) return "not_found";
+    if (await isLastAdmin(trx, user)) return "last_admin";
+    await trx.deleteFrom("login_throttle").where("key", "=", `user:${id}`).execute();
+    await trx.deleteFrom("users").where("id", "=", id).execute();
+    return "deleted";
+  });
 }

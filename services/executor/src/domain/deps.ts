@@ -1,7 +1,7 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Batcher, JetStreamClient, JetStreamManager, Logger } from "@meridian/service-kit";
 import type { OutboxRelay } from "../events/outbox-relay.js";
-import type { Claim, ExecutorDb, Fence, NewTask, Settlement, TaskRef } from "../store/task.store.js";
+import type { Claim, ExecutorDb, Fence, InsertOutcome, NewTask, Settlement, TaskRef } from "../store/task.store.js";
 import type { Task } from "../store/tables.js";
 import type { AgentView, TaskEvent } from "@meridian/contracts";
 import type { AgentDirectory } from "./agent-directory.js";
@@ -23,7 +23,9 @@ export interface ExecutorDeps {
   relay: OutboxRelay;
   agents: AgentDirectory;
   /** Coalesces concurrent submissions into multi-row inserts; undefined for a row not inserted (idempotency key taken). */
-  inserts: Batcher<NewTask, { task: Task; event: TaskEvent } | undefined>;
+  inserts: Batcher<NewTask, InsertOutcome | undefined>;
+  /** An owner's queued tasks beyond this are refused (TOO_MANY_QUEUED_TASKS); 0: no cap. */
+  maxQueuedPerOwner: number;
   /** Coalesces concurrent claims (with their `started` events) into one statement. */
   claims: Batcher<Claim, { task: Task; event: TaskEvent } | undefined>;
   /** Coalesces concurrent outcomes (with their events) into one statement. */

@@ -12,6 +12,8 @@ import {
   type BatchTaskItem,
   type CancelRunningMessage,
   type ListTasksRequest,
+  type OwnedTasksCancelled,
+  OWNER_DELETED,
   type Principal,
   type SubmitBatchResult,
   type SubmitTaskRequest,
@@ -61,10 +63,11 @@ export function coalesced<I, O>(write: (items: I[]) => Promise<O[]>) {
   };
 }
 
-export function insertCoalesced(db: store.ExecutorDb) {
+/** `maxQueuedPerOwner`: the cap on an owner's queued tasks, checked inside the same statement (0: none). */
+export function insertCoalesced(db: store.ExecutorDb, maxQueuedPerOwner = 0) {
   return coalesced(async (tasks: store.NewTask[]) => {
-    const inserted = new Map((await store.insertTasks(db, tasks)).map((r) => [r.task.id, r]));
-    return tasks.map((t) => inserted.get(t.id));
+    const outcomes = await store.insertTasks(db, tasks, maxQueuedPerOwner);
+    return tasks.map((t) => outcomes.get(t.id));
   });
 }
 
@@ -160,18 +163,21 @@ async function accept(deps: ExecutorDeps, principal: Principal, items: BatchTask
 
   const agents = new Map(valid.map((p) => [p.agent.id, p.agent]));
   await Promise.all([...agents.values()].map((a) => ensureAgentConsumerOnce(deps.jsm, { agentId: a.id, concurrency: a.concurrency, ackWaitMs: deps.ackWaitMs })));
-  const inserted = results.filter((r): r is { task: Task; event: TaskEvent } => r !== undefined);
+  const inserted = results.filter((r): r is { task: Task; event: TaskEvent } => r !== undefined && r !== "over_cap");
   await Promise.all(inserted.flatMap(({ task, event }) => [deps.relay.publishEvent(event), deps.relay.publishQueueMessage(task)]));
   for (const agent of agents.values()) deps.onAgentQueued(agent);
 
   // Rows not inserted: this owner used the key already. The same request gets the same task back.
-  const replayKeys = valid.filter((p, i) => results[i] === undefined).map((p) => p.row.idempotency_key!);
+  const replayKeys = valid.filter((_, i) => results[i] === undefined).map((p) => p.row.idempotency_key!);
   const existing = new Map((await store.tasksByIdempotencyKeys(deps.db, principal.sub, replayKeys)).map((t) => [t.idempotency_key, t]));
 
   let next = 0;
   return prepared.map((p) => {
     if (p instanceof MeridianError) return p;
     const result = results[next++];
+    if (result === "over_cap") {
+      return new MeridianError("TOO_MANY_QUEUED_TASKS", `You already have the maximum of ${deps.maxQueuedPerOwner} queued tasks; wait for some to start`);
+    }
     if (result) return { task: result.task, created: true };
     const task = existing.get(p.row.idempotency_key);
     if (!task) return new MeridianError("CONFLICT", "The task with this Idempotency-Key could not be read back; retry");
@@ -193,6 +199,9 @@ export async function submitTask(deps: ExecutorDeps, principal: Principal, req: 
 /** Up to 100 tasks in one call; each item succeeds or fails on its own, in request order. */
 export async function submitBatch(deps: ExecutorDeps, principal: Principal, items: BatchTaskItem[]): Promise<SubmitBatchResult> {
   const outcomes = await accept(deps, principal, items);
+  // Nothing of it fits under the caller's queue cap: the batch as a whole is refused, like a single submission.
+  const [first] = outcomes;
+  if (first instanceof MeridianError && first.code === "TOO_MANY_QUEUED_TASKS" && outcomes.every((o) => o instanceof MeridianError && o.code === first.code)) throw first;
   const accepted = outcomes.filter((o) => !(o instanceof MeridianError)).length;
   deps.logger.info("task batch queued", { tasks: items.length, accepted });
   return {
@@ -251,6 +260,24 @@ export async function cancelTasksOfDeletedAgent(deps: ExecutorDeps, agentId: str
   }
   if (total) deps.logger.info("tasks of a deleted agent cancelled", { agent_id: agentId, count: total });
   return total;
+}
+
+/**
+ * The owner's account was deleted (auth asks, as admin): their queued and running tasks, on any agent, are cancelled
+ * with `OWNER_DELETED`, in batches, each with its event; running ones are aborted wherever they run.
+ */
+export async function cancelTasksOfDeletedOwner(deps: ExecutorDeps, principal: Principal, ownerId: string): Promise<OwnedTasksCancelled> {
+  if (!isAdmin(principal)) throw new MeridianError("FORBIDDEN", "Only services acting as admin clear an owner's tasks");
+  let cancelled = 0;
+  for (;;) {
+    const batch = await store.cancelOwnerTasks(deps.db, ownerId, { code: OWNER_DELETED, message: "The owner's account was deleted" }, { reason: "owner_deleted" });
+    for (const row of batch) if (row.was_running) broadcastCancel(deps, row.id);
+    await Promise.all(batch.map((row) => deps.relay.publishEvent(row.event)));
+    cancelled += batch.length;
+    if (batch.length === 0) break;
+  }
+  if (cancelled) deps.logger.info("tasks of a deleted account cancelled", { owner_id: ownerId, count: cancelled });
+  return { cancelled };
 }
 
 /** Admins put a finished (dead-lettered, failed, timed out, cancelled) task back on the queue, bound to the same agent id. */

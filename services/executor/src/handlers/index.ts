@@ -6,6 +6,7 @@ import { analyticsDashboardHandler } from "./analytics-dashboard.handler.js";
 import { analyticsExportHandler } from "./analytics-export.handler.js";
 import { analyticsTimeseriesHandler } from "./analytics-timeseries.handler.js";
 import { cancelTaskHandler } from "./cancel-task.handler.js";
+import { cancelOwnedTasksHandler } from "./cancel-owned-tasks.handler.js";
 import { getTaskHandler } from "./get-task.handler.js";
 import { listTasksHandler } from "./list-tasks.handler.js";
 import { requeueTaskHandler } from "./requeue-task.handler.js";
@@ -31,6 +32,7 @@ export const executorHandlers = (deps: ExecutorDeps): Array<EndpointDefinition<a
   analyticsAgentHandler(deps),
   analyticsTimeseriesHandler(deps),
   analyticsExportHandler(deps),
+  cancelOwnedTasksHandler(deps),
 ];
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -40,7 +40,7 @@ export function outcomeOf(result: PromiseSettledResult<unknown>, signal: AbortSi
   }
   const err = result.reason as unknown;
   const error: TaskError = {
-    code: err instanceof RuntimeError ? "AGENT_ERROR" : "EXECUTION_ERROR",
+    code: err instanceof RuntimeError ? (err.code ?? "AGENT_ERROR") : "EXECUTION_ERROR",
     message: capText(err instanceof Error ? err.message : String(err), 2000),
     retryable: err instanceof RuntimeError ? err.retryable : true,
     ...(err instanceof RuntimeError && err.detail ? { detail: err.detail } : {}),

@@ -22,6 +22,8 @@ export class RuntimeError extends Error {
     message: string,
     readonly retryable: boolean,
     readonly detail?: Record<string, unknown>,
+    /** The task error code; AGENT_ERROR unless the runtime names a more precise one (SSRF_BLOCKED). */
+    readonly code?: string,
   ) {
     super(message);
     this.name = "RuntimeError";

@@ -1,6 +1,7 @@
 import dns from "node:dns";
 import { lookup as lookupAll } from "node:dns/promises";
 import { BlockList, isIP, type LookupFunction } from "node:net";
+import { networkInterfaces } from "node:os";
 import { RuntimeError } from "./runtime.js";
 
 type Family = "ipv4" | "ipv6";
@@ -14,7 +15,13 @@ function subnets(family: Family, cidrs: string[]): BlockList {
   return list;
 }
 
-/** Ranges an agent must not reach unless the operator allows them, named for the refusal message. */
+/**
+ * Ranges an agent must not reach unless the operator allows them, named for the refusal message: every entry of the
+ * IANA IPv4 and IPv6 Special-Purpose Address Registries (RFC 6890 and its successors), plus multicast and the
+ * deprecated site-local range. IPv4-mapped, IPv4-compatible and NAT64 (64:ff9b::/96) addresses are judged by the IPv4
+ * address they embed (a NAT64 network reaches the public IPv4 internet that way); 6to4 and Teredo, which also embed
+ * IPv4 addresses but are obsolete, are refused whole.
+ */
 const BLOCKED: Record<Family, [range: string, list: BlockList][]> = {
   ipv4: [
     ["unspecified", subnets("ipv4", ["0.0.0.0/8"])],
@@ -23,7 +30,10 @@ const BLOCKED: Record<Family, [range: string, list: BlockList][]> = {
     ["link-local", subnets("ipv4", ["169.254.0.0/16"])],
     ["carrier-grade NAT", subnets("ipv4", ["100.64.0.0/10"])],
     ["multicast", subnets("ipv4", ["224.0.0.0/4"])],
-    ["reserved", subnets("ipv4", ["192.0.0.0/24", "198.18.0.0/15", "240.0.0.0/4"])],
+    ["documentation", subnets("ipv4", ["192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"])],
+    ["benchmarking", subnets("ipv4", ["198.18.0.0/15"])],
+    ["special-purpose", subnets("ipv4", ["192.0.0.0/24", "192.31.196.0/24", "192.52.193.0/24", "192.88.99.0/24", "192.175.48.0/24"])],
+    ["reserved", subnets("ipv4", ["240.0.0.0/4"])],
   ],
   ipv6: [
     ["unspecified", subnets("ipv6", ["::/128"])],
@@ -31,9 +41,30 @@ const BLOCKED: Record<Family, [range: string, list: BlockList][]> = {
     ["private", subnets("ipv6", ["fc00::/7", "fec0::/10"])],
     ["link-local", subnets("ipv6", ["fe80::/10"])],
     ["multicast", subnets("ipv6", ["ff00::/8"])],
+    ["documentation", subnets("ipv6", ["2001:db8::/32", "3fff::/20"])],
+    ["6to4", subnets("ipv6", ["2002::/16"])],
+    ["Teredo", subnets("ipv6", ["2001::/32"])],
+    ["special-purpose", subnets("ipv6", ["2001::/23", "64:ff9b:1::/48", "2620:4f:8000::/48", "5f00::/16", "100:0:0:1::/64"])],
     ["reserved", subnets("ipv6", ["100::/64"])],
   ],
 };
+
+const HOST_ADDRESSES_TTL_MS = 2000;
+let hostAddresses: { list: BlockList; until: number } | undefined;
+
+/** Every address of this machine's interfaces (re-read every couple of seconds, so an address added later counts). */
+function ownAddresses(): BlockList {
+  if (hostAddresses && hostAddresses.until > Date.now()) return hostAddresses.list;
+  const list = new BlockList();
+  for (const entry of Object.values(networkInterfaces()).flat()) {
+    if (!entry) continue;
+    const ip = withoutZone(entry.address);
+    const family = isIP(ip);
+    if (family) list.addAddress(ip, family === 4 ? "ipv4" : "ipv6");
+  }
+  hostAddresses = { list, until: Date.now() + HOST_ADDRESSES_TTL_MS };
+  return list;
+}
 
 /** The eight 16-bit groups of a valid IPv6 address (without zone). */
 function ipv6Groups(ip: string): number[] {
@@ -66,21 +97,28 @@ function withoutZone(ip: string): string {
   return ip.replace(/%.*$/, "");
 }
 
+/** A set of addresses to test against, e.g. the host's own (see {@link ownAddresses}). */
+export type AddressSet = Pick<BlockList, "check">;
+
 /** Which blocked range an address falls in; anything that is not an IP address counts as blocked. */
-function blockedRange(address: string): string | undefined {
+function blockedRange(address: string, host: AddressSet): string | undefined {
   const ip = withoutZone(address);
   const family = isIP(ip);
-  if (family === 4) return BLOCKED.ipv4.find(([, list]) => list.check(ip, "ipv4"))?.[0];
+  if (family === 4) return BLOCKED.ipv4.find(([, list]) => list.check(ip, "ipv4"))?.[0] ?? (host.check(ip, "ipv4") ? "this host's" : undefined);
   if (family !== 6) return "invalid";
   const range = BLOCKED.ipv6.find(([, list]) => list.check(ip, "ipv6"))?.[0];
   if (range) return range;
   const ipv4 = embeddedIPv4(ip);
-  return ipv4 === undefined ? undefined : blockedRange(ipv4);
+  if (ipv4 !== undefined) return blockedRange(ipv4, host);
+  return host.check(ip, "ipv6") ? "this host's" : undefined;
 }
 
-/** True for loopback, private, link-local, unspecified, CGNAT, multicast and reserved addresses, in any IPv6 form. */
-export function isBlockedAddress(ip: string): boolean {
-  return blockedRange(ip) !== undefined;
+/**
+ * True for every special-purpose address (loopback, private, link-local, documentation, benchmarking, CGNAT,
+ * multicast, reserved, ...) in any IPv6 form, and for the addresses of this machine's own interfaces.
+ */
+export function isBlockedAddress(ip: string, host: AddressSet = ownAddresses()): boolean {
+  return blockedRange(ip, host) !== undefined;
 }
 
 type AllowEntry = { port?: number } & ({ host: string } | { network: BlockList });
@@ -166,18 +204,23 @@ export function targetHost(url: URL): string {
   return url.hostname.replace(/^\[(.*)\]$/, "$1");
 }
 
+/** The task error code of a call refused by this guard. */
+export const SSRF_BLOCKED = "SSRF_BLOCKED";
+
 function refusal(host: string, address: string, range: string): RuntimeError {
   return new RuntimeError(
     `refusing to call ${host}: ${address} is a ${range} address; list it in the executor's HTTP allow-list to permit it`,
     false,
     { host, address, range },
+    SSRF_BLOCKED,
   );
 }
 
 function checkAddresses(allowList: AllowList, host: string, port: number, addresses: readonly string[]): RuntimeError | undefined {
   if (addresses.length === 0) return new RuntimeError(`refusing to call ${host}: it resolves to no address`, false, { host });
+  const own = ownAddresses();
   for (const address of addresses) {
-    const range = blockedRange(address);
+    const range = blockedRange(address, own);
     if (range !== undefined && !allowList.permits(host, port, address)) return refusal(host, address, range);
   }
   return undefined;
@@ -189,7 +232,7 @@ function checkAddresses(allowList: AllowList, host: string, port: number, addres
  */
 export function assertAllowedUrl(url: URL, allowList: AllowList | readonly string[]): void {
   if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new RuntimeError(`refusing to call ${url.protocol}// URLs: only http and https are allowed`, false, { protocol: url.protocol });
+    throw new RuntimeError(`refusing to call ${url.protocol}// URLs: only http and https are allowed`, false, { protocol: url.protocol }, SSRF_BLOCKED);
   }
   const host = targetHost(url);
   if (isIP(host) === 0) return;

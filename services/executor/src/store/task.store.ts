@@ -56,19 +56,40 @@ export interface NewTask {
  * Insert many queued tasks and their `queued` events in one statement (one commit for a whole batch).
  * Answers the inserted rows; a row whose idempotency key this owner used already is not inserted.
  */
-export async function insertTasks(db: ExecutorDb, tasks: NewTask[]): Promise<{ task: Task; event: TaskEvent }[]> {
-  const rows = tasks.map((t) => ({ ...t, input: t.input ?? null, backoff_ms: t.backoff_ms }));
-  const { rows: out } = await sql<Task & { event: TaskEvent }>`
+/** What became of one new task: stored with its `queued` event, refused by the owner's queue cap, or neither (a replayed idempotency key). */
+export type InsertOutcome = { task: Task; event: TaskEvent } | "over_cap";
+
+/**
+ * Every submission of the moment in one statement. The per-owner cap on queued tasks is folded in: the owners'
+ * queued counts come from the partial index `tasks_owner_active_idx` (counted up to the cap + 1, so the cost is
+ * bounded by the cap, not by the backlog), and rows past `maxQueuedPerOwner` (0: no cap),
+ * in submission order, are not inserted but answered as refused. Exact within one statement; two statements running
+ * at once see the same count, so a burst can pass the cap by at most what the other in-flight statements admit.
+ */
+export async function insertTasks(db: ExecutorDb, tasks: NewTask[], maxQueuedPerOwner = 0): Promise<Map<string, InsertOutcome>> {
+  const rows = tasks.map((t, ord) => ({ ...t, ord, input: t.input ?? null, backoff_ms: t.backoff_ms }));
+  const { rows: out } = await sql<Task & { event: TaskEvent | null; over_cap: boolean }>`
     with input as (
       select * from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(
         id uuid, agent text, agent_id uuid, agent_version int, owner_id uuid, input jsonb, max_attempts int, timeout_ms int,
-        backoff_ms int[], correlation_id text, idempotency_key text, request_fingerprint text, event_data jsonb)
+        backoff_ms int[], correlation_id text, idempotency_key text, request_fingerprint text, event_data jsonb, ord int)
+    ), queued as (
+      select o.owner_id, (select count(*) from (
+        select 1 from tasks q where q.owner_id = o.owner_id and q.status = 'queued' limit ${maxQueuedPerOwner} + 1) c) as n
+      from (select distinct owner_id from input) o where ${maxQueuedPerOwner} > 0
+    ), fresh as (
+      select i.id, coalesce(q.n, 0) + row_number() over (partition by i.owner_id order by i.ord) as position
+      from input i left join queued q on q.owner_id = i.owner_id
+      where ${maxQueuedPerOwner} > 0 and not exists (
+        select 1 from tasks e where e.owner_id = i.owner_id and e.idempotency_key = i.idempotency_key)
+    ), over_cap as (
+      select id from fresh where position > ${maxQueuedPerOwner}
     ), ins as (
       insert into tasks as t (id, agent, agent_id, agent_version, owner_id, status, input, max_attempts, timeout_ms, backoff_ms,
         correlation_id, idempotency_key, request_fingerprint, event_seq)
       select id, agent, agent_id, agent_version, owner_id, 'queued', input, max_attempts, timeout_ms, backoff_ms,
         correlation_id, idempotency_key, request_fingerprint, 1
-      from input
+      from input where id not in (select id from over_cap)
       on conflict (owner_id, idempotency_key) where idempotency_key is not null do nothing
       returning t.*
     ), ev as (
@@ -76,8 +97,10 @@ export async function insertTasks(db: ExecutorDb, tasks: NewTask[]): Promise<{ t
       select t.id, 1, ${eventOf("queued", sql`i.event_data`)} from ins t join input i on i.id = t.id
       returning task_id, event
     )
-    select ins.*, ev.event from ins join ev on ev.task_id = ins.id`.execute(db);
-  return out.map(({ event, ...task }) => ({ task: task as Task, event }));
+    select ins.*, ev.event, false as over_cap from ins join ev on ev.task_id = ins.id
+    union all
+    select (jsonb_populate_record(null::tasks, jsonb_build_object('id', o.id))).*, null::jsonb, true from over_cap o`.execute(db);
+  return new Map(out.map(({ event, over_cap, ...task }) => [task.id, over_cap ? "over_cap" : { task: task as Task, event: event! }]));
 }
 
 /** Tasks of this owner holding these idempotency keys (the replay path of a submission). */
@@ -331,6 +354,28 @@ export async function cancelAgentTasks(db: ExecutorDb, agentId: string, data: Re
     ), cancelled as (
       update tasks t set status = 'cancelled', finished_at = now(), updated_at = now(), lease_owner = null, lease_expires_at = null,
         event_seq = event_seq + 1, error = ${json({ code: "AGENT_UNAVAILABLE", message: "The agent was deleted" })}::jsonb
+      from old where t.id = old.id returning t.*, old.status = 'running' as was_running
+    )
+    insert into task_event_outbox as o (task_id, seq, event)
+    select t.id, t.event_seq, ${eventOf("cancelled", sql`${jsonb(data)} || jsonb_build_object('was_running', t.was_running)`)} from cancelled t
+    returning o.task_id as id, (o.event->'data'->>'was_running')::boolean as was_running, o.event`.execute(db);
+  return rows;
+}
+
+/** Up to `limit` queued or running tasks of one owner cancelled with this error, each with its `cancelled` event. */
+export async function cancelOwnerTasks(
+  db: ExecutorDb,
+  ownerId: string,
+  error: TaskError,
+  data: Record<string, unknown>,
+  limit = 500,
+): Promise<{ id: string; was_running: boolean; event: TaskEvent }[]> {
+  const { rows } = await sql<{ id: string; was_running: boolean; event: TaskEvent }>`
+    with old as (
+      select id, status from tasks where owner_id = ${ownerId} and status in ('queued', 'running') limit ${limit} for update skip locked
+    ), cancelled as (
+      update tasks t set status = 'cancelled', finished_at = now(), updated_at = now(), lease_owner = null, lease_expires_at = null,
+        event_seq = event_seq + 1, error = ${json(error)}::jsonb
       from old where t.id = old.id returning t.*, old.status = 'running' as was_running
     )
     insert into task_event_outbox as o (task_id, seq, event)

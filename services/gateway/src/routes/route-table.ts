@@ -45,6 +45,9 @@ import {
   UpdateUserBodySchema,
   UserIdParamsSchema,
   TimeseriesRequestSchema,
+  AccountDeletedSchema,
+  DeleteMeRequestSchema,
+  SessionsEndedSchema,
 } from "@meridian/contracts";
 import type { RateLimitClass, RateLimitCost } from "../middleware/rate-limit.js";
 
@@ -140,12 +143,12 @@ export const routes: RouteSpec[] = [
     subject: Subjects.auth.login,
     tag: "auth",
     summary: "Log in",
-    description: "Exchanges a username or email and password for an access token (ES256 JWT) and a single-use refresh token.",
+    description: "Exchanges a username or email and password for an access token (ES256 JWT) and a single-use refresh token. Failed sign-ins are counted per account whatever the address: after a few the account is locked for a time that doubles with each further failure up to a cap (429 `LOGIN_LOCKED` with `Retry-After`, the right password included); unknown names answer the same way.",
     auth: "public",
     rateLimit: "auth",
     body: LoginRequestSchema,
     success: { status: 200, description: "A token pair", schema: TokenPairSchema },
-    errors: ["INVALID_CREDENTIALS"],
+    errors: ["INVALID_CREDENTIALS", "LOGIN_LOCKED"],
   },
   {
     method: "post",
@@ -316,6 +319,7 @@ export const routes: RouteSpec[] = [
     errors: ["FORBIDDEN", "NOT_FOUND", "CONFLICT"],
   },
   ...taskRoutes(),
+  ...accountRoutes(),
 ];
 
 /** One unit per task of a batch; a body of the wrong shape takes one and is refused by validation. */
@@ -349,7 +353,7 @@ function taskRoutes(): RouteSpec[] {
       alsoSuccess: { status: 200, description: "Finished within the wait" },
       statusOf: finishedOrQueued,
       extraTimeoutMs: waitMs,
-      errors: ["NOT_FOUND", "AGENT_DISABLED", "IDEMPOTENCY_KEY_REUSED"],
+      errors: ["NOT_FOUND", "AGENT_DISABLED", "IDEMPOTENCY_KEY_REUSED", "TOO_MANY_QUEUED_TASKS"],
     },
     {
       method: "post",
@@ -357,14 +361,14 @@ function taskRoutes(): RouteSpec[] {
       subject: Subjects.tasks.submitBatch,
       tag: "tasks",
       summary: "Run several tasks",
-      description: `Queues up to ${MAX_BATCH_TASKS} tasks in one call and answers 202 with one result per item, in order: \`{ status: 202, task }\` when queued, \`{ status, error: { code, message } }\` when that item was refused (an unknown or disabled agent, a reused idempotency key); one item's refusal does not affect the others. Each item takes one unit of the caller's task-submission budget (the \`tasks\` rate-limit class, shared with POST /api/v1/tasks); a batch larger than what is left is refused whole with 429 and takes nothing.`,
+      description: `Queues up to ${MAX_BATCH_TASKS} tasks in one call and answers 202 with one result per item, in order: \`{ status: 202, task }\` when queued, \`{ status, error: { code, message } }\` when that item was refused (an unknown or disabled agent, a reused idempotency key); one item's refusal does not affect the others. Each item takes one unit of the caller's task-submission budget (the \`tasks\` rate-limit class, shared with POST /api/v1/tasks); a batch larger than what is left is refused whole with 429 and takes nothing. Items past the caller's cap on queued tasks are refused one by one with 429 \`TOO_MANY_QUEUED_TASKS\`, and a batch of which nothing fits is refused whole with it.`,
       auth: "required",
       scope: "tasks:write",
       rateLimit: "tasks",
       cost: batchCost,
       body: SubmitBatchRequestSchema,
       success: { status: 202, description: "One result per item, in request order", schema: SubmitBatchResultSchema },
-      errors: [],
+      errors: ["TOO_MANY_QUEUED_TASKS"],
     },
     {
       method: "post",
@@ -385,7 +389,7 @@ function taskRoutes(): RouteSpec[] {
       alsoSuccess: { status: 202, description: "Still running after the wait" },
       statusOf: finishedOrQueued,
       extraTimeoutMs: waitMs,
-      errors: ["NOT_FOUND", "AGENT_DISABLED", "IDEMPOTENCY_KEY_REUSED"],
+      errors: ["NOT_FOUND", "AGENT_DISABLED", "IDEMPOTENCY_KEY_REUSED", "TOO_MANY_QUEUED_TASKS"],
     },
     {
       method: "get",
@@ -550,6 +554,80 @@ function taskRoutes(): RouteSpec[] {
       body: UpdateUserBodySchema,
       success: { status: 200, description: "The user as changed", schema: AdminUserViewSchema },
       errors: ["NOT_FOUND", "CONFLICT"],
+    },
+  ];
+}
+
+function accountRoutes(): RouteSpec[] {
+  /** Deleting an account waits for the executor and the registry to clear what the user owned. */
+  const ACCOUNT_DELETION_EXTRA_MS = 30_000;
+  const ACCOUNT_DELETION =
+    "The account is disabled and every session and API key revoked at once (every gateway refuses them within about a second), " +
+    "then its queued and running tasks are cancelled with error code `OWNER_DELETED` (running ones are aborted), its agents are deleted " +
+    "(tasks others queued on them are cancelled as for any deleted agent), and the account with its tokens and keys is removed. " +
+    "Finished tasks stay in the history until the executor's task retention purges them. Should a service be unavailable the answer is " +
+    "503/504 with the account left disabled; deleting again completes it. The last admin cannot be deleted.";
+  return [
+    {
+      method: "get",
+      path: "/api/v1/users/:id",
+      subject: Subjects.auth.usersGet,
+      tag: "users",
+      summary: "Get a user (admin)",
+      description: "One account with its roles and whether it is disabled.",
+      auth: "required",
+      roles: ["admin"],
+      scope: "admin",
+      rateLimit: "default",
+      params: UserIdParamsSchema,
+      success: { status: 200, description: "The user", schema: AdminUserViewSchema },
+      errors: ["NOT_FOUND"],
+    },
+    {
+      method: "delete",
+      path: "/api/v1/users/:id",
+      subject: Subjects.auth.usersDelete,
+      tag: "users",
+      summary: "Delete a user (admin)",
+      description: `${ACCOUNT_DELETION} Admins cannot delete themselves through this route (409).`,
+      auth: "required",
+      roles: ["admin"],
+      scope: "admin",
+      rateLimit: "default",
+      revokes: true,
+      params: UserIdParamsSchema,
+      extraTimeoutMs: () => ACCOUNT_DELETION_EXTRA_MS,
+      success: { status: 200, description: "What was removed", schema: AccountDeletedSchema },
+      errors: ["NOT_FOUND", "CONFLICT"],
+    },
+    {
+      method: "delete",
+      path: "/api/v1/auth/me",
+      subject: Subjects.auth.meDelete,
+      tag: "auth",
+      summary: "Delete your own account",
+      description: `The password in the body confirms it (a wrong one counts against the sign-in lock). ${ACCOUNT_DELETION}`,
+      auth: "required",
+      scope: "profile:read",
+      rateLimit: "auth",
+      revokes: true,
+      body: DeleteMeRequestSchema,
+      extraTimeoutMs: () => ACCOUNT_DELETION_EXTRA_MS,
+      success: { status: 200, description: "What was removed", schema: AccountDeletedSchema },
+      errors: ["INVALID_CREDENTIALS", "LOGIN_LOCKED", "CONFLICT"],
+    },
+    {
+      method: "post",
+      path: "/api/v1/auth/logout-all",
+      subject: Subjects.auth.logoutAll,
+      tag: "auth",
+      summary: "Log out everywhere",
+      description: "Revokes every session of the caller: all refresh tokens, and their access tokens at every gateway within about a second. API keys are not affected.",
+      auth: "required",
+      rateLimit: "default",
+      revokes: true,
+      success: { status: 200, description: "Every session is revoked", schema: SessionsEndedSchema },
+      errors: [],
     },
   ];
 }
