@@ -1,5 +1,6 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import { createClient, type RedisClientType } from "redis";
 import { DownstreamHealthSubjects, ServiceNames, type HealthReport } from "@meridian/contracts";
 import {
@@ -14,6 +15,7 @@ import {
   type RunningService,
 } from "@meridian/service-kit";
 import { createApp, realtimeProxy } from "./app.js";
+import { clientErrorResponse } from "./errors.js";
 import { ApiKeyVerifier } from "./auth/api-key-verifier.js";
 import { createPassport } from "./auth/passport.js";
 import { RevocationWatch } from "./auth/revocations.js";
@@ -34,7 +36,12 @@ export interface RunningGateway extends RunningService {
 export async function start(config: Readonly<GatewayConfig>, options: StartOptions = {}): Promise<RunningGateway> {
   const logger = serviceLogger(ServiceNames.gateway, config.LOG_LEVEL, options);
   const nc = await connectNats({ url: config.NATS_URL, name: ServiceNames.gateway, logger });
-  const redis: RedisClientType = createClient({ url: config.REDIS_URL, socket: { reconnectStrategy: (n) => Math.min(n * 200, 5000) } });
+  // No offline queue: while Redis reconnects a command fails at once instead of waiting for the connection.
+  const redis: RedisClientType = createClient({
+    url: config.REDIS_URL,
+    disableOfflineQueue: true,
+    socket: { reconnectStrategy: (n) => Math.min(n * 200, 5000), connectTimeout: 2000 },
+  });
   redis.on("error", (err: Error) => logger.warn("redis error", { error: err.message }));
   await redis.connect();
 
@@ -76,6 +83,13 @@ export async function start(config: Readonly<GatewayConfig>, options: StartOptio
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.PORT, config.HOST, () => resolve(s));
     s.once("error", reject);
+  });
+  // What Node's parser refuses (headers too large, a malformed request line) still gets the envelope.
+  server.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => {
+    const started = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent;
+    if (err.code === "ECONNRESET" || !socket.writable || started) return void socket.destroy();
+    logger.debug("client error", { code: err.code });
+    socket.end(clientErrorResponse(err));
   });
   // WebSocket upgrades of /socket.io go to the realtime service too.
   server.on("upgrade", (req, socket, head) => {

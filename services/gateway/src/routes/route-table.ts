@@ -46,7 +46,7 @@ import {
   UserIdParamsSchema,
   TimeseriesRequestSchema,
 } from "@meridian/contracts";
-import type { RateLimitClass, RateLimitCost } from "../middleware/rate-limit.js";
+import type { RateLimitCost, RouteRateLimit } from "../middleware/rate-limit.js";
 
 const AnalyticsFiguresSchema = Joi.object().example({
   range: "week",
@@ -82,7 +82,10 @@ export interface RouteSpec {
   auth: "public" | "required";
   roles?: readonly Role[];
   scope?: Scope;
-  rateLimit: RateLimitClass;
+  /** Its rate-limit class; `default` is `reads` for GET, `writes` otherwise. */
+  rateLimit: RouteRateLimit;
+  /** Without the shared rate-limit store the route answers 503 rather than pass unlimited. */
+  rateLimitFailClosed?: true;
   /** Units of the class budget one call takes (default 1): a batch takes one per task. */
   cost?: RateLimitCost;
   /** The service writes the revocation bucket before replying; the gateway waits for its watch to see it. */
@@ -118,7 +121,8 @@ export const routes: RouteSpec[] = [
     summary: "Register a user",
     description: "Creates an account with the `user` role. The password must be 12-128 characters, mix three character classes and not contain the username or email.",
     auth: "public",
-    rateLimit: "auth",
+    rateLimit: "register",
+    rateLimitFailClosed: true,
     body: RegisterRequestSchema,
     success: { status: 201, description: "The new user", schema: UserViewSchema },
     errors: ["WEAK_PASSWORD", "USERNAME_TAKEN", "EMAIL_TAKEN"],
@@ -131,7 +135,8 @@ export const routes: RouteSpec[] = [
     summary: "Log in",
     description: "Exchanges a username or email and password for an access token (ES256 JWT) and a single-use refresh token.",
     auth: "public",
-    rateLimit: "auth",
+    rateLimit: "login",
+    rateLimitFailClosed: true,
     body: LoginRequestSchema,
     success: { status: 200, description: "A token pair", schema: TokenPairSchema },
     errors: ["INVALID_CREDENTIALS"],
@@ -144,7 +149,7 @@ export const routes: RouteSpec[] = [
     summary: "Rotate a refresh token",
     description: "Returns a new token pair; the presented refresh token stops working. Presenting an already rotated token revokes the whole session.",
     auth: "public",
-    rateLimit: "auth",
+    rateLimit: "refresh",
     body: RefreshRequestSchema,
     revokes: true,
     success: { status: 200, description: "A new token pair", schema: TokenPairSchema },
@@ -186,6 +191,7 @@ export const routes: RouteSpec[] = [
     auth: "required",
     scope: "api-keys:write",
     rateLimit: "default",
+    rateLimitFailClosed: true,
     body: ApiKeyCreateRequestSchema,
     success: { status: 201, description: "The key, shown once", schema: ApiKeyCreatedSchema },
     errors: [],
