@@ -117,7 +117,9 @@ export async function start(config: Readonly<GatewayConfig>, options: StartOptio
       clearTimeout(grace);
       revocations.stop();
       await nc.drain();
-      await redis.quit().catch(() => undefined);
+      // A clean QUIT only when Redis is there to answer it; otherwise it would wait for a reconnect.
+      if (redis.isReady) await redis.close().catch(() => redis.destroy());
+      else if (redis.isOpen) redis.destroy();
       await ops.close();
     },
   };
