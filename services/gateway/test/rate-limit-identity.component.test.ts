@@ -44,7 +44,7 @@ describe("gateway: rate limits per identity and class", function () {
   afterEach(() => ctx?.stop());
 
   it("when two users call from one IP, then each has a budget of their own", async () => {
-    await start({ RATE_LIMIT_READS_MAX: "2" });
+    await start({ RATE_LIMIT_DEFAULT_MAX: "2" });
     const ada = ctx.token(["agents:read"]);
     const bob = ctx.token(["agents:read"]);
     expect(await statuses(3, () => ({ path: "/api/v1/agents", token: ada }))).to.deep.equal([200, 200, 429]);
@@ -52,7 +52,7 @@ describe("gateway: rate limits per identity and class", function () {
   });
 
   it("when one user rotates addresses behind a trusted proxy, then the budget follows the user", async () => {
-    await start({ RATE_LIMIT_READS_MAX: "2", TRUST_PROXY: "1" });
+    await start({ RATE_LIMIT_DEFAULT_MAX: "2", TRUST_PROXY: "1" });
     const sub = randomUUID();
     // A new token (new session) per call too: the budget is the user's, not the token's.
     const got = await statuses(3, (i) => ({ path: "/api/v1/agents", token: ctx.token(["agents:read"], sub), xff: `198.51.100.${i + 1}` }));
@@ -60,7 +60,7 @@ describe("gateway: rate limits per identity and class", function () {
   });
 
   it("when two API keys of one user call, then each key has a budget of its own", async () => {
-    await start({ RATE_LIMIT_READS_MAX: "1" });
+    await start({ RATE_LIMIT_DEFAULT_MAX: "1" });
     const sub = randomUUID();
     const [k1, k2] = [`${sub}:${randomUUID()}`, `${sub}:${randomUUID()}`];
     expect(await statuses(2, () => ({ path: "/api/v1/agents", apiKey: k1 }))).to.deep.equal([200, 429]);
@@ -68,12 +68,12 @@ describe("gateway: rate limits per identity and class", function () {
   });
 
   it("when X-Forwarded-For is spoofed and no proxy is trusted, then the client IP does not change", async () => {
-    await start({ RATE_LIMIT_LOGIN_MAX: "2", TRUST_PROXY: "0" });
+    await start({ RATE_LIMIT_AUTH_MAX: "2", TRUST_PROXY: "0" });
     expect(await statuses(3, (i) => ({ ...login, xff: `203.0.113.${i + 1}` }))).to.deep.equal([200, 200, 429]);
   });
 
   it("when a trusted proxy forwards IPv6 clients, then one /64 shares a budget and the next /64 has its own", async () => {
-    await start({ RATE_LIMIT_LOGIN_MAX: "2", TRUST_PROXY: "1" });
+    await start({ RATE_LIMIT_AUTH_MAX: "2", TRUST_PROXY: "1" });
     expect(await call({ ...login, xff: "2001:db8:1:2::1" })).to.equal(200);
     expect(await call({ ...login, xff: "2001:db8:1:2:ffff:ffff:ffff:fffe" })).to.equal(200);
     expect(await call({ ...login, xff: "2001:db8:1:2:abcd::9" })).to.equal(429);
@@ -83,14 +83,14 @@ describe("gateway: rate limits per identity and class", function () {
   });
 
   it("when login is exhausted, then register and refresh still have their own budgets", async () => {
-    await start({ RATE_LIMIT_LOGIN_MAX: "1", RATE_LIMIT_REGISTER_MAX: "1", RATE_LIMIT_REFRESH_MAX: "2" });
+    await start({ RATE_LIMIT_AUTH_MAX: "1", RATE_LIMIT_REFRESH_MAX: "2" });
     expect(await statuses(2, () => login)).to.deep.equal([200, 429]);
     expect(await statuses(2, () => register)).to.deep.equal([201, 429]);
     expect(await statuses(3, () => refresh)).to.deep.equal([200, 200, 429]);
   });
 
   it("when reads are exhausted, then writes still pass, each class with its own limit and window header", async () => {
-    await start({ RATE_LIMIT_READS_MAX: "1", RATE_LIMIT_WRITES_MAX: "2", RATE_LIMIT_WRITES_WINDOW_MS: "120000" });
+    await start({ RATE_LIMIT_DEFAULT_MAX: "1", RATE_LIMIT_WRITES_MAX: "2", RATE_LIMIT_WRITES_WINDOW_MS: "120000" });
     const token = ctx.token(["agents:read", "agents:write"]);
     expect(await statuses(2, () => ({ path: "/api/v1/agents", token }))).to.deep.equal([200, 429]);
     const res = await fetch(`${ctx.gateway.url}/api/v1/agents`, {
