@@ -51,9 +51,11 @@ export function clientErrorResponse(err: { code?: string }): string {
   const error =
     err.code === "HPE_HEADER_OVERFLOW"
       ? new MeridianError("HEADERS_TOO_LARGE", "Request headers are too large")
-      : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
-        ? new MeridianError("REQUEST_TIMEOUT", "The request took too long to arrive")
-        : new MeridianError("BAD_REQUEST", "Malformed HTTP request");
+      : err.code === "HPE_CHUNK_EXTENSIONS_OVERFLOW"
+        ? new MeridianError("PAYLOAD_TOO_LARGE", "Chunk extensions are too large")
+        : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+          ? new MeridianError("REQUEST_TIMEOUT", "The request took too long to arrive")
+          : new MeridianError("BAD_REQUEST", "Malformed HTTP request");
   const body = JSON.stringify(envelope(error, randomUUID()));
   return (
     `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? "Error"}\r\n` +

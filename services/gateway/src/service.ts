@@ -43,7 +43,9 @@ export async function start(config: Readonly<GatewayConfig>, options: StartOptio
     socket: { reconnectStrategy: (n) => Math.min(n * 200, 5000), connectTimeout: 2000 },
   });
   redis.on("error", (err: Error) => logger.warn("redis error", { error: err.message }));
-  await redis.connect();
+  // Not awaited: a Redis that is late must not keep the gateway from starting (rate limits fall back, readiness
+  // reports it); the client keeps reconnecting with the strategy above.
+  redis.connect().catch((err: Error) => logger.warn("redis connect failed", { error: err.message }));
 
   const revocations = await RevocationWatch.start(nc, logger, config.JETSTREAM_REPLICAS);
   const passport = createPassport({

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { Subjects } from "@meridian/contracts";
-import { startNatsServer, startRedisServer, waitFor, type NatsServerHandle, type RedisServerHandle } from "@meridian/service-kit/testing";
+import { freePort, startNatsServer, startRedisServer, waitFor, type NatsServerHandle, type RedisServerHandle } from "@meridian/service-kit/testing";
 import { GatewayTestContext } from "./gateway-context.js";
 
 interface Timed {
@@ -95,6 +95,25 @@ describe("gateway: outages of Redis and NATS are bounded (private servers)", fun
       } finally {
         redis.resume();
       }
+    });
+  });
+
+  describe("Redis absent at start", () => {
+    let ctx: GatewayTestContext | undefined;
+    afterEach(() => ctx?.stop());
+
+    it("when Redis is not there at start, then the gateway starts anyway, serves ordinary routes and refuses login", async () => {
+      const nobody = await freePort();
+      const starting = new GatewayTestContext().start({ REDIS_URL: `redis://127.0.0.1:${nobody}` });
+      const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error("the gateway did not start without Redis")), 10_000));
+      ctx = await Promise.race([starting, timeout]);
+      ctx.fake(Subjects.agents.list, () => ({ items: [], total: 0 }));
+      const read = await timed(`${ctx.gateway.url}/api/v1/agents`, { headers: { authorization: `Bearer ${ctx.token(["agents:read"])}` } });
+      expect(read.status).to.equal(200);
+      const login = await timed(`${ctx.gateway.url}/api/v1/auth/login`, json({ username: "someone", password: "Whatever-1234" }));
+      expect(login.status).to.equal(503);
+      const ready = await timed(`${ctx.gateway.url}/health/ready`);
+      expect(ready.status).to.equal(503);
     });
   });
 
