@@ -60,7 +60,7 @@ const systemPaths = ["/", "/health", "/health/ready", "/api/openapi.json", "/api
 function methodNotAllowed(table: ReadonlyArray<{ method: string; path: string }>): RequestHandler {
   const patterns = new Map<string, { pattern: RegExp; methods: Set<string> }>();
   for (const { method, path } of table) {
-    const entry = patterns.get(path) ?? { pattern: new RegExp(`^${path.replace(/:[A-Za-z_]+/g, "[^/]+")}/?$`), methods: new Set<string>() };
+    const entry = patterns.get(path) ?? { pattern: new RegExp(`^${path.replace(/\./g, "\\.").replace(/:[A-Za-z_]+/g, "[^/]+")}/?$`), methods: new Set<string>() };
     entry.methods.add(method.toUpperCase());
     if (method === "get") entry.methods.add("HEAD");
     patterns.set(path, entry);

@@ -10,10 +10,6 @@ export interface ValidatedInput {
   headers: Record<string, unknown>;
 }
 
-/**
- * Checks params, query and body against the route's schemas and keeps the converted values in
- * res.locals.input; every problem is reported at once. A route without a body schema takes no body.
- */
 /** Refusals never echo what was sent: a message or path longer than this is cut (a key name, an 8 KB header). */
 const MAX_ECHO = 80;
 const capped = (text: string) => (text.length > MAX_ECHO ? `${text.slice(0, MAX_ECHO)}…` : text);
@@ -21,6 +17,11 @@ const capped = (text: string) => (text.length > MAX_ECHO ? `${text.slice(0, MAX_
 const VALUE_FREE = /^(.*?) with value .* (fails to match .*)$/s;
 const unechoed = (p: Problem): Problem => ({ path: capped(p.path), message: capped(p.message.replace(VALUE_FREE, "$1 $2")) });
 
+/**
+ * Checks params, query and body against the route's schemas and keeps the converted values in
+ * res.locals.input; every problem is reported at once (at most 20, none echoing the value
+ * refused), and a NUL or lone surrogate in a path parameter is refused first. A route without a body schema takes no body.
+ */
 export function validateInput(schemas: {
   params?: Joi.ObjectSchema;
   query?: Joi.ObjectSchema;
