@@ -57,6 +57,9 @@ function shown(reply: unknown): string {
 }
 
 /** How a subscription ended within a few seconds: the server's refusal, or "still open" when it was allowed. */
+/** What the NATS server said: requestJson keeps it as the cause of its 503. */
+const serverWords = (err: Error) => String((err as Error & { cause?: Error }).cause?.message ?? err.message);
+
 async function subscriptionOutcome(sub: { closed: Promise<void | Error> }): Promise<string> {
   let timer: NodeJS.Timeout | undefined;
   const open = new Promise<string>((resolve) => (timer = setTimeout(() => resolve("still open: the server allowed it"), 5000)));
@@ -160,17 +163,17 @@ describe("e2e: NATS is a trust boundary (accounts, a user per service, agent cre
     expect(credentials.publish).to.deep.equal(agentWorkerPermissions(agent.id).publish);
     const nc = await natsAs(credentials.creds, credentials.inbox_prefix);
     const err = await refusal(requestJson(nc, Subjects.tasks.list, {}, { timeoutMs: 5000, principal: forgedAdmin }));
-    expect(err.message).to.match(/Permissions Violation for Publish to "meridian\.tasks\.list"/);
+    expect(serverWords(err)).to.match(/Permissions Violation for Publish to "meridian\.tasks\.list"/);
     const get = await refusal(requestJson(nc, Subjects.tasks.get, { id: victimTask.id }, { timeoutMs: 5000, principal: forgedAdmin }));
-    expect(get.message).to.match(/Permissions Violation/);
+    expect(serverWords(get)).to.match(/Permissions Violation/);
   });
 
   it("when the agent-registry's credentials publish on another service's subject, then NATS refuses it", async () => {
     const nc = await natsAs(readFileSync(nats.files.creds["agent-registry"], "utf8"), natsInboxPrefix("agent-registry"));
     const list = await refusal(requestJson(nc, Subjects.tasks.list, {}, { timeoutMs: 5000, principal: forgedAdmin }));
-    expect(list.message).to.match(/Permissions Violation for Publish to "meridian\.tasks\.list"/);
+    expect(serverWords(list)).to.match(/Permissions Violation for Publish to "meridian\.tasks\.list"/);
     const users = await refusal(requestJson(nc, Subjects.auth.usersList, {}, { timeoutMs: 5000, principal: forgedAdmin }));
-    expect(users.message).to.match(/Permissions Violation for Publish to "meridian\.auth\.users\.list"/);
+    expect(serverWords(users)).to.match(/Permissions Violation for Publish to "meridian\.auth\.users\.list"/);
   });
 
   it("when a service's credentials subscribe to another user's inbox, then NATS refuses the subscription", async () => {
@@ -185,10 +188,10 @@ describe("e2e: NATS is a trust boundary (accounts, a user per service, agent cre
     const nc = await natsAs(mine.credentials.creds, mine.credentials.inbox_prefix);
 
     const claim = await refusal(nc.request(workerSubject(theirs.agent.id, "claim"), JSON.stringify({ worker_id: "thief", wait_ms: 0 }), { timeout: 5000 }));
-    expect(claim.message).to.match(/Permissions Violation for Publish/);
+    expect(serverWords(claim)).to.match(/Permissions Violation for Publish/);
     const ref = { task_id: randomUUID(), attempt: 1, generation: 0, worker_id: "thief", receipt: "$JS.ACK.x" };
     const complete = await refusal(nc.request(workerSubject(theirs.agent.id, "complete"), JSON.stringify({ ...ref, result: "forged" }), { timeout: 5000 }));
-    expect(complete.message).to.match(/Permissions Violation for Publish/);
+    expect(serverWords(complete)).to.match(/Permissions Violation for Publish/);
     expect(await subscriptionOutcome(nc.subscribe("_INBOX.>"))).to.match(/Permissions Violation for Subscription/);
 
     const worker = await runAgent({

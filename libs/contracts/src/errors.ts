@@ -12,6 +12,8 @@ export const ErrorCodes = {
   TOKEN_REVOKED: { status: 401, retryable: false },
   FORBIDDEN: { status: 403, retryable: false },
   NOT_FOUND: { status: 404, retryable: false },
+  METHOD_NOT_ALLOWED: { status: 405, retryable: false },
+  REQUEST_TIMEOUT: { status: 408, retryable: true },
   CONFLICT: { status: 409, retryable: false },
   IDEMPOTENCY_KEY_REUSED: { status: 422, retryable: false },
   AGENT_DISABLED: { status: 409, retryable: false },
@@ -24,6 +26,7 @@ export const ErrorCodes = {
   LOGIN_LOCKED: { status: 429, retryable: true },
   /** The caller already has the maximum of queued (not yet started) tasks. */
   TOO_MANY_QUEUED_TASKS: { status: 429, retryable: true },
+  HEADERS_TOO_LARGE: { status: 431, retryable: false },
   INTERNAL: { status: 500, retryable: false },
   SERVICE_UNAVAILABLE: { status: 503, retryable: true },
   TIMEOUT: { status: 504, retryable: true },

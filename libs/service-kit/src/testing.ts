@@ -373,3 +373,44 @@ export class ServiceTestContext {
     await this.running?.stop();
   }
 }
+
+export interface RedisServerHandle {
+  url: string;
+  port: number;
+  process: ChildProcess;
+  /** SIGSTOP: the server keeps its socket open and answers nothing (a hung Redis); resume() undoes it. */
+  pause(): void;
+  resume(): void;
+  stop(): Promise<void>;
+}
+
+/** A private redis-server (no persistence) on a free port, for tests that stop or hang Redis. */
+export async function startRedisServer(): Promise<RedisServerHandle> {
+  const port = await freePort();
+  const bin = process.env.REDIS_SERVER_BIN ?? "redis-server";
+  const child = spawn(bin, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+  await waitFor(
+    () =>
+      new Promise<boolean>((resolve) => {
+        const socket = new net.Socket();
+        socket.once("connect", () => (socket.destroy(), resolve(true)));
+        socket.once("error", () => resolve(false));
+        socket.connect(port, "127.0.0.1");
+      }),
+    { timeoutMs: 10_000, what: `redis-server on port ${port}` },
+  );
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    process: child,
+    pause: () => void child.kill("SIGSTOP"),
+    resume: () => void child.kill("SIGCONT"),
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGCONT");
+      child.kill("SIGKILL");
+      await exited;
+    },
+  };
+}

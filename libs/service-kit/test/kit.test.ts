@@ -41,5 +41,12 @@ describe("service kit: pure parts", () => {
       expect(fromNatsError(new errors.TimeoutError())?.status).to.equal(504);
       expect(fromNatsError(new Error("other"))).to.equal(undefined);
     });
+    it("when the server refuses the user the subject, then 503 with a plain detail and the server's words kept as the cause", () => {
+      const refused = new errors.PermissionViolationError('Permissions Violation for Publish to "meridian.tasks.list"', "publish", "meridian.tasks.list");
+      const mapped = fromNatsError(refused);
+      expect(mapped?.status).to.equal(503);
+      expect(mapped?.message).to.not.include("meridian.tasks.list");
+      expect((mapped as Error & { cause?: unknown }).cause).to.equal(refused);
+    });
   });
 });

@@ -1,4 +1,4 @@
-import express, { type Express } from "express";
+import express, { type Express, type RequestHandler } from "express";
 import { createProxyMiddleware, type RequestHandler as ProxyHandler } from "http-proxy-middleware";
 import swaggerUi from "swagger-ui-express";
 import type { NatsConnection } from "@nats-io/transport-node";
@@ -9,6 +9,7 @@ import type { GatewayConfig } from "./config.js";
 import { errorHandler } from "./errors.js";
 import type { Limiter, RateLimitClass } from "./middleware/rate-limit.js";
 import { httpMetrics } from "./middleware/http-metrics.js";
+import { contentEncodingGuard, inputGuard } from "./middleware/input-guard.js";
 import { requestContext } from "./middleware/request-context.js";
 import { corsPolicy, securityHeaders } from "./middleware/security.js";
 import { buildOpenApiDocument } from "./openapi/document.js";
@@ -37,14 +38,38 @@ export interface AppDeps {
  *  2. CORS (answers preflights for configured origins)
  *  3. request context: correlation id, X-Process-Time, access log (warning over SLOW_REQUEST_MS)
  *  4. /socket.io passed through to the realtime service (before any body parsing)
- *  5. JSON body parser with a size limit
+ *  5. Content-Encoding (identity or gzip, else 415), the JSON body parser with a size limit (after inflation),
+ *     then the input guard: nesting depth, NUL and lone surrogates in the body and query are a 422
  *  6. system routes and docs (/, /health, /health/ready, /api/openapi.json, /api/docs, /api/events)
- *  7. per API route: rate limit → authenticate → authorize → validate → forward over NATS
- *  8. 404 for anything else, then the one error handler that writes the error envelope
+ *  7. per API route: public ones rate limit (by client IP) → validate → forward over NATS; the others
+ *     authenticate → rate limit (by user or API key) → authorize → validate → forward
+ *  8. 405 (with Allow) for a known path and another method, 404 for anything else, then the one error
+ *     handler that writes the error envelope. Node's own refusals (431, 400) get it from service.ts.
  */
 /** `/socket.io` (polling and WebSocket) on the API's origin, passed through to the realtime service. */
 export function realtimeProxy(config: Readonly<GatewayConfig>): ProxyHandler {
   return createProxyMiddleware({ target: config.REALTIME_URL, ws: true, pathFilter: "/socket.io", xfwd: true });
+}
+
+/** The GET-only paths served outside the route table. */
+const systemPaths = ["/", "/health", "/health/ready", "/api/openapi.json", "/api/events"].map((path) => ({ method: "get", path }));
+
+/** A path some route serves with other methods: 405 naming them in `Allow`. */
+function methodNotAllowed(table: ReadonlyArray<{ method: string; path: string }>): RequestHandler {
+  const patterns = new Map<string, { pattern: RegExp; methods: Set<string> }>();
+  for (const { method, path } of table) {
+    const entry = patterns.get(path) ?? { pattern: new RegExp(`^${path.replace(/\./g, "\\.").replace(/:[A-Za-z_]+/g, "[^/]+")}/?$`), methods: new Set<string>() };
+    entry.methods.add(method.toUpperCase());
+    if (method === "get") entry.methods.add("HEAD");
+    patterns.set(path, entry);
+  }
+  return (req, res, next) => {
+    const allowed = new Set<string>();
+    for (const { pattern, methods } of patterns.values()) if (pattern.test(req.path)) for (const m of methods) allowed.add(m);
+    if (!allowed.size || allowed.has(req.method)) return next();
+    res.setHeader("Allow", [...allowed].join(", "));
+    next(new MeridianError("METHOD_NOT_ALLOWED", `${req.method} is not allowed here; use ${[...allowed].join(", ")}`));
+  };
 }
 
 export function createApp(deps: AppDeps & { realtime: ProxyHandler }): Express {
@@ -61,7 +86,9 @@ export function createApp(deps: AppDeps & { realtime: ProxyHandler }): Express {
     if (req.url.startsWith("/socket.io")) void deps.realtime(req, res, next);
     else next();
   });
+  app.use(contentEncodingGuard());
   app.use(express.json({ limit: config.JSON_BODY_LIMIT }));
+  app.use(inputGuard(config.MAX_JSON_DEPTH));
 
   const document = buildOpenApiDocument({
     version: deps.version,
@@ -89,7 +116,8 @@ export function createApp(deps: AppDeps & { realtime: ProxyHandler }): Express {
     }),
   );
 
-  app.use((req, _res, next) => next(new MeridianError("NOT_FOUND", `No route for ${req.method} ${req.path}`)));
+  app.use(methodNotAllowed([...routes, ...systemPaths]));
+  app.use((req, _res, next) => next(new MeridianError("NOT_FOUND", `No route for ${req.method} ${req.path.slice(0, 200)}`)));
   app.use(errorHandler(logger));
   return app;
 }

@@ -1,5 +1,6 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import { createClient, type RedisClientType } from "redis";
 import { DownstreamHealthSubjects, natsInboxPrefix, ServiceNames, type HealthReport } from "@meridian/contracts";
 import {
@@ -16,6 +17,7 @@ import {
   type RunningService,
 } from "@meridian/service-kit";
 import { createApp, realtimeProxy } from "./app.js";
+import { clientErrorResponse } from "./errors.js";
 import { createPassport } from "./auth/passport.js";
 import type { GatewayConfig } from "./config.js";
 import { rateLimiters } from "./middleware/rate-limit.js";
@@ -33,9 +35,16 @@ export interface RunningGateway extends RunningService {
 export async function start(config: Readonly<GatewayConfig>, options: StartOptions = {}): Promise<RunningGateway> {
   const logger = serviceLogger(ServiceNames.gateway, config.LOG_LEVEL, options);
   const nc = await connectNats({ url: config.NATS_URL, name: ServiceNames.gateway, logger, creds: config.NATS_CREDS, inboxPrefix: natsInboxPrefix(ServiceNames.gateway) });
-  const redis: RedisClientType = createClient({ url: config.REDIS_URL, socket: { reconnectStrategy: (n) => Math.min(n * 200, 5000) } });
+  // No offline queue: while Redis reconnects a command fails at once instead of waiting for the connection.
+  const redis: RedisClientType = createClient({
+    url: config.REDIS_URL,
+    disableOfflineQueue: true,
+    socket: { reconnectStrategy: (n) => Math.min(n * 200, 5000), connectTimeout: 2000 },
+  });
   redis.on("error", (err: Error) => logger.warn("redis error", { error: err.message }));
-  await redis.connect();
+  // Not awaited: a Redis that is late must not keep the gateway from starting (rate limits fall back, readiness
+  // reports it); the client keeps reconnecting with the strategy above.
+  redis.connect().catch((err: Error) => logger.warn("redis connect failed", { error: err.message }));
 
   const revocations = await RevocationWatch.start(nc, logger, config.JETSTREAM_REPLICAS);
   const credentials = new CredentialVerifier({
@@ -79,6 +88,13 @@ export async function start(config: Readonly<GatewayConfig>, options: StartOptio
     const s = app.listen(config.PORT, config.HOST, () => resolve(s));
     s.once("error", reject);
   });
+  // What Node's parser refuses (headers too large, a malformed request line) still gets the envelope.
+  server.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => {
+    const started = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent;
+    if (err.code === "ECONNRESET" || !socket.writable || started) return void socket.destroy();
+    logger.debug("client error", { code: err.code });
+    socket.end(clientErrorResponse(err));
+  });
   // WebSocket upgrades of /socket.io go to the realtime service too.
   server.on("upgrade", (req, socket, head) => {
     if (req.url?.startsWith("/socket.io")) realtime.upgrade(req, socket as never, head);
@@ -105,7 +121,9 @@ export async function start(config: Readonly<GatewayConfig>, options: StartOptio
       clearTimeout(grace);
       revocations.stop();
       await nc.drain();
-      await redis.quit().catch(() => undefined);
+      // A clean QUIT only when Redis is there to answer it; otherwise it would wait for a reconnect.
+      if (redis.isReady) await redis.close().catch(() => redis.destroy());
+      else if (redis.isOpen) redis.destroy();
       await ops.close();
     },
   };

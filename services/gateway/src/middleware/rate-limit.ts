@@ -1,17 +1,43 @@
 import { createHash } from "node:crypto";
-import type { Request, RequestHandler } from "express";
+import type { Request, RequestHandler, Response } from "express";
 import { ipKeyGenerator } from "express-rate-limit";
 import type { RedisClientType } from "redis";
-import { MeridianError } from "@meridian/contracts";
+import { MeridianError, type Principal } from "@meridian/contracts";
 import type { Logger } from "@meridian/service-kit";
 import type { GatewayConfig } from "../config.js";
 import { envelope } from "../errors.js";
 
-export const RateLimitClasses = ["default", "auth", "tasks", "export"] as const;
+export const RateLimitClasses = ["login", "register", "refresh", "reads", "writes", "tasks", "export"] as const;
 export type RateLimitClass = (typeof RateLimitClasses)[number];
+/** What a route declares: a class, or `default`, which is `reads` for GET and `writes` for the other methods. */
+export type RouteRateLimit = RateLimitClass | "default";
+
+export const rateLimitClassOf = (declared: RouteRateLimit, method: string): RateLimitClass =>
+  declared !== "default" ? declared : method === "get" ? "reads" : "writes";
 
 /** Units one request takes from its class budget (a batch of N tasks takes N). */
 export type RateLimitCost = (req: Request) => number;
+
+export interface LimiterOptions {
+  cost?: RateLimitCost;
+  /** Without the shared store, answer 503 instead of passing (login, register, API key creation). */
+  failClosed?: boolean;
+}
+
+export interface Limiter {
+  (options?: LimiterOptions): RequestHandler;
+}
+
+/**
+ * Whose budget a request spends: the user or API key once authenticated (so users behind one NAT do not share
+ * one, and a user rotating addresses keeps theirs), else the client IP as `trust proxy` derives it from
+ * X-Forwarded-For through TRUST_PROXY hops only; IPv6 clients by their /64, which one subscriber usually holds.
+ */
+export function rateLimitKey(req: Request, res: Response): string {
+  const principal = res.locals.principal as Principal | undefined;
+  if (principal) return principal.kind === "api_key" && principal.keyId ? `key:${principal.keyId}` : `user:${principal.sub}`;
+  return `ip:${ipKeyGenerator(req.ip ?? "unknown", 64)}`;
+}
 
 /**
  * Fixed window, atomic: a request that fits is charged `cost` units, one that does not is refused uncharged,
@@ -32,24 +58,64 @@ end
 return {used, ttl, 1}`;
 const SCRIPT_SHA = createHash("sha1").update(SCRIPT).digest("hex");
 
-export interface Limiter {
-  (cost?: RateLimitCost): RequestHandler;
+type Outcome = [used: number, ttlMs: number, allowed: number];
+
+/** The same fixed window in this process's memory: the fallback while Redis is unreachable. */
+class MemoryWindows {
+  private readonly windows = new Map<string, { used: number; resetAt: number }>();
+
+  consume(key: string, cost: number, limit: number, windowMs: number): Outcome {
+    const now = Date.now();
+    let w = this.windows.get(key);
+    if (!w || w.resetAt <= now) {
+      if (this.windows.size >= 100_000) this.sweep(now);
+      w = { used: 0, resetAt: now + windowMs };
+      this.windows.set(key, w);
+    }
+    if (w.used + cost > limit) return [w.used, w.resetAt - now, 0];
+    w.used += cost;
+    return [w.used, w.resetAt - now, 1];
+  }
+
+  private sweep(now: number): void {
+    for (const [key, w] of this.windows) if (w.resetAt <= now) this.windows.delete(key);
+    if (this.windows.size >= 100_000) this.windows.clear();
+  }
+}
+
+export interface ClassLimit {
+  max: number;
+  windowMs: number;
+}
+
+export function classLimits(config: Readonly<GatewayConfig>): Record<RateLimitClass, ClassLimit> {
+  return {
+    login: { max: config.RATE_LIMIT_LOGIN_MAX, windowMs: config.RATE_LIMIT_LOGIN_WINDOW_MS },
+    register: { max: config.RATE_LIMIT_REGISTER_MAX, windowMs: config.RATE_LIMIT_REGISTER_WINDOW_MS },
+    refresh: { max: config.RATE_LIMIT_REFRESH_MAX, windowMs: config.RATE_LIMIT_REFRESH_WINDOW_MS },
+    reads: { max: config.RATE_LIMIT_READS_MAX, windowMs: config.RATE_LIMIT_READS_WINDOW_MS },
+    writes: { max: config.RATE_LIMIT_WRITES_MAX, windowMs: config.RATE_LIMIT_WRITES_WINDOW_MS },
+    tasks: { max: config.RATE_LIMIT_TASKS_MAX, windowMs: config.RATE_LIMIT_TASKS_WINDOW_MS },
+    export: { max: config.RATE_LIMIT_EXPORT_MAX, windowMs: config.RATE_LIMIT_EXPORT_WINDOW_MS },
+  };
 }
 
 /**
- * One budget per class and client IP, shared by every gateway replica through Redis (one script call per
- * request). Limits apply before authentication, so floods never reach token checks. Headers as
- * express-rate-limit writes them: `RateLimit` / `RateLimit-Policy` (IETF draft 8) and `X-RateLimit-*`.
+ * One budget per class and identity (see rateLimitKey), shared by every gateway replica through Redis (one
+ * script call per request, bounded by REDIS_COMMAND_TIMEOUT_MS). Without Redis, ordinary routes are limited per
+ * process in memory and pass with a warning; `failClosed` routes answer 503. Headers as express-rate-limit
+ * writes them: `RateLimit` / `RateLimit-Policy` (IETF draft 8) and `X-RateLimit-*`.
  */
 export function rateLimiters(config: Readonly<GatewayConfig>, redis: RedisClientType, logger: Logger): Record<RateLimitClass, Limiter> {
-  const limits: Record<RateLimitClass, number> = {
-    default: config.RATE_LIMIT_DEFAULT_MAX,
-    auth: config.RATE_LIMIT_AUTH_MAX,
-    tasks: config.RATE_LIMIT_TASKS_MAX,
-    export: config.RATE_LIMIT_EXPORT_MAX,
+  const limits = classLimits(config);
+  const memory = new MemoryWindows();
+  const timeoutMs = config.REDIS_COMMAND_TIMEOUT_MS;
+  let lastWarning = 0;
+  const warn = (err: unknown) => {
+    if (Date.now() - lastWarning < 10_000) return;
+    lastWarning = Date.now();
+    logger.warn("rate limit store unavailable: limiting per process in memory, refusing login/register/API keys", { error: String((err as Error)?.message ?? err) });
   };
-  const windowMs = config.RATE_LIMIT_WINDOW_MS;
-  const windowSeconds = Math.ceil(windowMs / 1000);
   const partitionKeys = new Map<string, string>();
   const partitionKey = (key: string) => {
     let pk = partitionKeys.get(key);
@@ -61,47 +127,58 @@ export function rateLimiters(config: Readonly<GatewayConfig>, redis: RedisClient
     return pk;
   };
 
-  const run = async (key: string, cost: number, limit: number): Promise<[number, number, number]> => {
+  const withTimeout = <T>(command: Promise<T>): Promise<T> => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`redis did not answer within ${timeoutMs} ms`)), timeoutMs);
+    });
+    return Promise.race([command, late]).finally(() => clearTimeout(timer));
+  };
+  const send = (args: string[]) => withTimeout(redis.sendCommand<Outcome>(args, { timeout: timeoutMs }));
+  const run = async (key: string, cost: number, limit: number, windowMs: number): Promise<Outcome> => {
+    if (!redis.isReady) throw new Error("redis is not connected");
     const args = [key, String(cost), String(limit), String(windowMs)];
     try {
-      return (await redis.sendCommand(["EVALSHA", SCRIPT_SHA, "1", ...args])) as [number, number, number];
+      return await send(["EVALSHA", SCRIPT_SHA, "1", ...args]);
     } catch (err) {
       if (!String((err as Error).message).startsWith("NOSCRIPT")) throw err;
-      return (await redis.sendCommand(["EVAL", SCRIPT, "1", ...args])) as [number, number, number];
+      return await send(["EVAL", SCRIPT, "1", ...args]);
     }
   };
 
   const build =
     (cls: RateLimitClass): Limiter =>
-    (cost) => {
-      const limit = limits[cls];
+    (options = {}) => {
+      const { max: limit, windowMs } = limits[cls];
+      const windowSeconds = Math.ceil(windowMs / 1000);
       const prefix = `${config.RATE_LIMIT_PREFIX}${cls}:`;
       return (req, res, next) => {
-        const client = ipKeyGenerator(req.ip ?? "unknown");
-        const units = cost ? cost(req) : 1;
-        run(prefix + client, units, limit).then(
-          ([used, ttl, allowed]) => {
-            const remaining = Math.max(0, limit - used);
-            const resetSeconds = Math.max(0, Math.ceil(ttl / 1000));
-            res.setHeader("X-RateLimit-Limit", String(limit));
-            res.setHeader("X-RateLimit-Remaining", String(remaining));
-            res.setHeader("X-RateLimit-Reset", String(Math.ceil((Date.now() + ttl) / 1000)));
-            res.append("RateLimit", `"${cls}"; r=${remaining}; t=${resetSeconds}`);
-            res.append("RateLimit-Policy", `"${cls}"; q=${limit}; w=${windowSeconds}; pk=:${partitionKey(client)}:`);
-            if (allowed) return next();
-            const retryAfter = Math.max(1, resetSeconds);
-            res.setHeader("Retry-After", String(retryAfter));
-            const detail = units > 1 ? `${units} tasks asked, ${remaining} left; retry in ${retryAfter} s` : `Too many requests; retry in ${retryAfter} s`;
-            const err = new MeridianError("RATE_LIMITED", detail);
-            res.status(429).json({ ...envelope(err, res.locals.correlationId as string), retry_after: retryAfter });
-          },
-          // Availability over strictness: if Redis is down, requests pass and readiness reports it.
-          (err: unknown) => {
-            logger.warn("rate limit store error", { error: String(err) });
-            next();
-          },
-        );
+        const client = rateLimitKey(req, res);
+        const units = options.cost ? options.cost(req) : 1;
+        const answer = ([used, ttl, allowed]: Outcome) => {
+          const remaining = Math.max(0, limit - used);
+          const resetSeconds = Math.max(0, Math.ceil(ttl / 1000));
+          res.setHeader("X-RateLimit-Limit", String(limit));
+          res.setHeader("X-RateLimit-Remaining", String(remaining));
+          res.setHeader("X-RateLimit-Reset", String(Math.ceil((Date.now() + ttl) / 1000)));
+          res.append("RateLimit", `"${cls}"; r=${remaining}; t=${resetSeconds}`);
+          res.append("RateLimit-Policy", `"${cls}"; q=${limit}; w=${windowSeconds}; pk=:${partitionKey(client)}:`);
+          if (allowed) return next();
+          const retryAfter = Math.max(1, resetSeconds);
+          res.setHeader("Retry-After", String(retryAfter));
+          const detail = units > 1 ? `${units} tasks asked, ${remaining} left; retry in ${retryAfter} s` : `Too many requests; retry in ${retryAfter} s`;
+          const err = new MeridianError("RATE_LIMITED", detail);
+          res.status(429).json({ ...envelope(err, res.locals.correlationId as string), retry_after: retryAfter });
+        };
+        run(prefix + client, units, limit, windowMs).then(answer, (err: unknown) => {
+          warn(err);
+          if (options.failClosed) {
+            res.setHeader("Retry-After", "5");
+            return next(new MeridianError("SERVICE_UNAVAILABLE", "Rate limiting is unavailable; try again shortly"));
+          }
+          answer(memory.consume(prefix + client, units, limit, windowMs));
+        });
       };
     };
-  return { default: build("default"), auth: build("auth"), tasks: build("tasks"), export: build("export") };
+  return Object.fromEntries(RateLimitClasses.map((cls) => [cls, build(cls)])) as Record<RateLimitClass, Limiter>;
 }

@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from "express";
 import type Joi from "joi";
 import { MeridianError, validate, type Problem } from "@meridian/contracts";
+import { inputProblem } from "./input-guard.js";
 
 export interface ValidatedInput {
   params: Record<string, unknown>;
@@ -9,9 +10,17 @@ export interface ValidatedInput {
   headers: Record<string, unknown>;
 }
 
+/** Refusals never echo what was sent: a message or path longer than this is cut (a key name, an 8 KB header). */
+const MAX_ECHO = 80;
+const capped = (text: string) => (text.length > MAX_ECHO ? `${text.slice(0, MAX_ECHO)}…` : text);
+/** joi quotes the refused value in a failed pattern; the pattern is enough. */
+const VALUE_FREE = /^(.*?) with value .* (fails to match .*)$/s;
+const unechoed = (p: Problem): Problem => ({ path: capped(p.path), message: capped(p.message.replace(VALUE_FREE, "$1 $2")) });
+
 /**
  * Checks params, query and body against the route's schemas and keeps the converted values in
- * res.locals.input; every problem is reported at once. A route without a body schema takes no body.
+ * res.locals.input; every problem is reported at once (at most 20, none echoing the value
+ * refused), and a NUL or lone surrogate in a path parameter is refused first. A route without a body schema takes no body.
  */
 export function validateInput(schemas: {
   params?: Joi.ObjectSchema;
@@ -25,6 +34,8 @@ export function validateInput(schemas: {
       return next(new MeridianError("UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json"));
     }
     const problems: Problem[] = [];
+    const badParam = inputProblem(req.params, 1, "params");
+    if (badParam) return next(new MeridianError("VALIDATION_FAILED", "Request validation failed", [badParam]));
     const part = (where: keyof ValidatedInput, schema: Joi.ObjectSchema | undefined, value: unknown) => {
       if (!schema) {
         const given = value && typeof value === "object" ? Object.keys(value) : [];
@@ -51,7 +62,7 @@ export function validateInput(schemas: {
       for (const p of result.problems ?? []) problems.push({ path: `headers.${p.path}`, message: p.message });
       input.headers = result.value as Record<string, unknown>;
     }
-    if (problems.length) return next(new MeridianError("VALIDATION_FAILED", "Request validation failed", problems));
+    if (problems.length) return next(new MeridianError("VALIDATION_FAILED", "Request validation failed", problems.slice(0, 20).map(unechoed)));
     res.locals.input = input;
     next();
   };

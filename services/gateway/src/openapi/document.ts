@@ -1,6 +1,7 @@
 import { STATUS_CODES } from "node:http";
 import swaggerJsdoc from "swagger-jsdoc";
 import { ErrorCodes, type ErrorCode } from "@meridian/contracts";
+import { rateLimitClassOf } from "../middleware/rate-limit.js";
 import type { RouteSpec } from "../routes/route-table.js";
 import { joiToOpenApi, joiToParameters, type OpenApiSchema } from "./joi-to-openapi.js";
 
@@ -59,7 +60,7 @@ function operation(route: RouteSpec): Record<string, unknown> {
       route.description,
       route.scope ? `Requires scope \`${route.scope}\`.` : "",
       route.roles ? `Requires role: ${route.roles.join(" or ")}.` : "",
-      `Rate-limit class: \`${route.rateLimit}\`. Forwarded to \`${route.subject}\`.`,
+      `Rate-limit class: \`${rateLimitClassOf(route.rateLimit, route.method)}\`. Forwarded to \`${route.subject}\`.`,
     ]
       .filter(Boolean)
       .join("\n\n"),

@@ -49,7 +49,7 @@ import {
   DeleteMeRequestSchema,
   SessionsEndedSchema,
 } from "@meridian/contracts";
-import type { RateLimitClass, RateLimitCost } from "../middleware/rate-limit.js";
+import type { RateLimitCost, RouteRateLimit } from "../middleware/rate-limit.js";
 
 const AnalyticsFiguresSchema = Joi.object().example({
   range: "week",
@@ -85,7 +85,10 @@ export interface RouteSpec {
   auth: "public" | "required";
   roles?: readonly Role[];
   scope?: Scope;
-  rateLimit: RateLimitClass;
+  /** Its rate-limit class; `default` is `reads` for GET, `writes` otherwise. */
+  rateLimit: RouteRateLimit;
+  /** Without the shared rate-limit store the route answers 503 rather than pass unlimited. */
+  rateLimitFailClosed?: true;
   /** Units of the class budget one call takes (default 1): a batch takes one per task. */
   cost?: RateLimitCost;
   /** The service writes the revocation bucket before replying; the gateway waits for its watch to see it. */
@@ -132,7 +135,8 @@ export const routes: RouteSpec[] = [
     summary: "Register a user",
     description: "Creates an account with the `user` role. The password must be 12-128 characters, mix three character classes and not contain the username or email.",
     auth: "public",
-    rateLimit: "auth",
+    rateLimit: "register",
+    rateLimitFailClosed: true,
     body: RegisterRequestSchema,
     success: { status: 201, description: "The new user", schema: UserViewSchema },
     errors: ["WEAK_PASSWORD", "USERNAME_TAKEN", "EMAIL_TAKEN"],
@@ -145,7 +149,8 @@ export const routes: RouteSpec[] = [
     summary: "Log in",
     description: "Exchanges a username or email and password for an access token (ES256 JWT) and a single-use refresh token. Failed sign-ins are counted per account whatever the address: after a few the account is locked for a time that doubles with each further failure up to a cap (429 `LOGIN_LOCKED` with `Retry-After`, the right password included); unknown names answer the same way.",
     auth: "public",
-    rateLimit: "auth",
+    rateLimit: "login",
+    rateLimitFailClosed: true,
     body: LoginRequestSchema,
     success: { status: 200, description: "A token pair", schema: TokenPairSchema },
     errors: ["INVALID_CREDENTIALS", "LOGIN_LOCKED"],
@@ -158,7 +163,7 @@ export const routes: RouteSpec[] = [
     summary: "Rotate a refresh token",
     description: "Returns a new token pair; the presented refresh token stops working. Presenting an already rotated token revokes the whole session.",
     auth: "public",
-    rateLimit: "auth",
+    rateLimit: "refresh",
     body: RefreshRequestSchema,
     revokes: true,
     success: { status: 200, description: "A new token pair", schema: TokenPairSchema },
@@ -200,6 +205,7 @@ export const routes: RouteSpec[] = [
     auth: "required",
     scope: "api-keys:write",
     rateLimit: "default",
+    rateLimitFailClosed: true,
     body: ApiKeyCreateRequestSchema,
     success: { status: 201, description: "The key, shown once", schema: ApiKeyCreatedSchema },
     errors: [],
@@ -313,7 +319,9 @@ export const routes: RouteSpec[] = [
       "Only the owner or an admin. A `.creds` file (user JWT and nkey seed) allowed to publish only `meridian.worker.<agent id>.{claim,heartbeat,progress,log,complete}` and to read only its own inbox prefix; give it to `runAgent({ credentials })`. Shown once, never stored; it expires at `expires_at` (each call issues a new one). 503 when the deployment runs NATS without accounts.",
     auth: "required",
     scope: "agents:write",
-    rateLimit: "auth",
+    // It mints credentials: like API key creation, refused (503) rather than unlimited when Redis is away.
+    rateLimit: "writes",
+    rateLimitFailClosed: true,
     params: AgentNameRequestSchema,
     success: { status: 201, description: "The credentials", schema: WorkerCredentialsSchema },
     errors: ["FORBIDDEN", "NOT_FOUND", "CONFLICT"],
@@ -609,7 +617,9 @@ function accountRoutes(): RouteSpec[] {
       description: `The password in the body confirms it (a wrong one counts against the sign-in lock). ${ACCOUNT_DELETION}`,
       auth: "required",
       scope: "profile:read",
-      rateLimit: "auth",
+      // It checks a password: the sign-in budget, refused (503) rather than unlimited when Redis is away.
+      rateLimit: "login",
+      rateLimitFailClosed: true,
       revokes: true,
       body: DeleteMeRequestSchema,
       extraTimeoutMs: () => ACCOUNT_DELETION_EXTRA_MS,

@@ -1,9 +1,9 @@
 import { Router, type RequestHandler, type Response } from "express";
 import { headers as natsHeaders, type Msg, type NatsConnection } from "@nats-io/transport-node";
 import { EXPORT_COLUMNS, Headers } from "@meridian/contracts";
-import { fromNatsError, serviceErrorOf, type RevocationWatch } from "@meridian/service-kit";
+import { busUnavailable, fromNatsError, natsUnavailable, serviceErrorOf, type RevocationWatch } from "@meridian/service-kit";
 import { authenticate, authorize, type AuthenticateDeps } from "../middleware/authenticate.js";
-import type { Limiter, RateLimitClass } from "../middleware/rate-limit.js";
+import { rateLimitClassOf, type Limiter, type RateLimitClass } from "../middleware/rate-limit.js";
 import { validateInput, type ValidatedInput } from "../middleware/validate.js";
 import type { RouteSpec } from "./route-table.js";
 
@@ -22,6 +22,7 @@ function forward(route: RouteSpec, nc: NatsConnection, timeoutMs: number, revoca
     const h = natsHeaders();
     h.set(Headers.correlationId, res.locals.correlationId as string);
     if (res.locals.principalHeader) h.set(Headers.principal, res.locals.principalHeader as string);
+    if (natsUnavailable(nc)) throw busUnavailable();
     let msg: Msg;
     try {
       msg = await nc.request(route.subject, JSON.stringify(payload), { timeout: timeoutMs + (route.extraTimeoutMs?.(payload) ?? 0), headers: h });
@@ -60,6 +61,7 @@ function streamPages(route: RouteSpec, nc: NatsConnection, timeoutMs: number): R
     h.set(Headers.correlationId, res.locals.correlationId as string);
     if (res.locals.principalHeader) h.set(Headers.principal, res.locals.principalHeader as string);
     const page = async (after: string | null) => {
+      if (natsUnavailable(nc)) throw busUnavailable();
       let msg: Msg;
       try {
         msg = await nc.request(route.subject, JSON.stringify({ ...query, ...(after ? { after } : {}), limit: 1000 }), { timeout: timeoutMs, headers: h });
@@ -103,7 +105,10 @@ function streamPages(route: RouteSpec, nc: NatsConnection, timeoutMs: number): R
   };
 }
 
-/** Per route, in order: rate limit (by IP), authenticate, authorize, validate, forward. */
+/**
+ * Per route, in order. Public: rate limit (by client IP), validate, forward. Authenticated: authenticate, rate
+ * limit (by user or API key, so the budget follows the identity, not the address), authorize, validate, forward.
+ */
 export function buildRouter(
   table: RouteSpec[],
   deps: AuthenticateDeps & { nc: NatsConnection; limiters: Record<RateLimitClass, Limiter>; timeoutMs: number },
@@ -111,9 +116,14 @@ export function buildRouter(
   const router = Router();
   const authenticated = authenticate(deps);
   for (const route of table) {
-    const chain: RequestHandler[] = [deps.limiters[route.rateLimit](route.cost)];
-    if (route.auth === "required") {
-      chain.push(authenticated);
+    const limit = deps.limiters[rateLimitClassOf(route.rateLimit, route.method)]({
+      ...(route.cost ? { cost: route.cost } : {}),
+      ...(route.rateLimitFailClosed ? { failClosed: true } : {}),
+    });
+    const chain: RequestHandler[] = [];
+    if (route.auth === "public") chain.push(limit);
+    else {
+      chain.push(authenticated, limit);
       chain.push(authorize({ ...(route.roles ? { roles: route.roles } : {}), ...(route.scope ? { scope: route.scope } : {}) }));
     }
     chain.push(validateInput(route), route.streamPages ? streamPages(route, deps.nc, deps.timeoutMs) : forward(route, deps.nc, deps.timeoutMs, deps.revocations));
