@@ -121,6 +121,9 @@ describe("gateway: failed authentication is rate-limited per client IP", functio
       expect((await call({ ip, token: ctx.token(["agents:read"]) })).status).to.equal(200);
       expect((await call({ ip, apiKey: goodKey() })).status).to.equal(200);
     }
+    // Many at once too: verifications in flight hold nothing of the budget.
+    const together = await Promise.all(Array.from({ length: 20 }, (_, i) => call(i % 2 ? { ip, apiKey: goodKey() } : { ip, token: ctx.token(["agents:read"]) })));
+    expect(together.map((a) => a.status)).to.deep.equal(Array(20).fill(200));
     expect((await call({ ip, token: forged() })).status).to.equal(401);
     expect((await call({ ip, apiKey: "mk_unknown" })).status).to.equal(401);
     expect((await call({ ip, token: forged() })).status).to.equal(429);

@@ -58,14 +58,14 @@ end
 return {used, ttl, 1}`;
 const SCRIPT_SHA = createHash("sha1").update(SCRIPT).digest("hex");
 
-/** Gives back `cost` units of a window that is still open (a reservation that turned out not to count). */
-const REFUND_SCRIPT = `
-if redis.call('PTTL', KEYS[1]) <= 0 then return 0 end
+/** Whether one more unit would fit in the window, charging nothing. Returns { used, window ms left, fits }. */
+const PEEK_SCRIPT = `
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then return {0, 0, 1} end
 local used = tonumber(redis.call('GET', KEYS[1]) or '0')
-local back = math.min(used, tonumber(ARGV[1]))
-if back > 0 then redis.call('DECRBY', KEYS[1], back) end
-return back`;
-const REFUND_SCRIPT_SHA = createHash("sha1").update(REFUND_SCRIPT).digest("hex");
+if used < tonumber(ARGV[1]) then return {used, ttl, 1} end
+return {used, ttl, 0}`;
+const PEEK_SCRIPT_SHA = createHash("sha1").update(PEEK_SCRIPT).digest("hex");
 
 export type Outcome = [used: number, ttlMs: number, allowed: number];
 
@@ -86,9 +86,12 @@ export class MemoryWindows {
     return [w.used, w.resetAt - now, 1];
   }
 
-  refund(key: string, cost: number): void {
+  /** Whether one more unit would fit, charging nothing. */
+  peek(key: string, limit: number): Outcome {
+    const now = Date.now();
     const w = this.windows.get(key);
-    if (w && w.resetAt > Date.now()) w.used = Math.max(0, w.used - cost);
+    if (!w || w.resetAt <= now) return [0, 0, 1];
+    return [w.used, w.resetAt - now, w.used < limit ? 1 : 0];
   }
 
   private sweep(now: number): void {
@@ -121,7 +124,7 @@ export function classLimits(config: Readonly<GatewayConfig>): Record<RateLimitCl
  */
 export interface WindowStore {
   shared(key: string, cost: number, limit: number, windowMs: number): Promise<Outcome>;
-  refundShared(key: string, cost: number): Promise<void>;
+  peekShared(key: string, limit: number): Promise<Outcome>;
   readonly local: MemoryWindows;
   unavailable(err: unknown): void;
 }
@@ -153,7 +156,7 @@ export function windowStore(config: Readonly<GatewayConfig>, redis: RedisClientT
   };
   return {
     shared: (key, cost, limit, windowMs) => script<Outcome>(SCRIPT, SCRIPT_SHA, [key, String(cost), String(limit), String(windowMs)]),
-    refundShared: async (key, cost) => void (await script<number>(REFUND_SCRIPT, REFUND_SCRIPT_SHA, [key, String(cost)])),
+    peekShared: (key, limit) => script<Outcome>(PEEK_SCRIPT, PEEK_SCRIPT_SHA, [key, String(limit)]),
     local: new MemoryWindows(),
     unavailable,
   };
