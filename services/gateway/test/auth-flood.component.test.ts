@@ -139,6 +139,17 @@ describe("gateway: failed authentication is rate-limited per client IP", functio
     sub.unsubscribe();
   });
 
+  it("when the failures come from one IPv6 /64 behind the trusted proxy, then the whole /64 waits and the next does not", async () => {
+    const sub = await start({ RATE_LIMIT_AUTH_FAILURES_MAX: "2" });
+    expect((await call({ ip: "2001:db8:7:1::1", token: forged() })).status).to.equal(401);
+    expect((await call({ ip: "2001:db8:7:1:ffff::2", apiKey: "mk_unknown" })).status).to.equal(401);
+    expect((await call({ ip: "2001:db8:7:1:abcd::3", token: forged() })).status).to.equal(429);
+    // Only the last hop is trusted: an address the client wrote in front of it changes nothing.
+    expect((await call({ ip: "192.0.2.99, 2001:db8:7:1::4", token: forged() })).status).to.equal(429);
+    expect((await call({ ip: "2001:db8:7:2::1", token: forged() })).status).to.equal(401);
+    sub.unsubscribe();
+  });
+
   it("when Redis is unreachable, then failed authentications are still limited in the process's memory", async () => {
     const sub = await start({ RATE_LIMIT_AUTH_FAILURES_MAX: "3", REDIS_URL: "redis://127.0.0.1:1" });
     const ip = "192.0.2.46";
