@@ -7,11 +7,12 @@ import { MeridianError, type HealthReport } from "@meridian/contracts";
 import type { CredentialVerifier, Logger, RevocationWatch, ServiceMetrics } from "@meridian/service-kit";
 import type { GatewayConfig } from "./config.js";
 import { errorHandler } from "./errors.js";
+import type { AuthFailureMeter } from "./middleware/auth-failures.js";
 import type { Limiter, RateLimitClass } from "./middleware/rate-limit.js";
 import { httpMetrics } from "./middleware/http-metrics.js";
 import { contentEncodingGuard, inputGuard } from "./middleware/input-guard.js";
 import { requestContext } from "./middleware/request-context.js";
-import { corsPolicy, securityHeaders } from "./middleware/security.js";
+import { corsPolicy, noStore, securityHeaders } from "./middleware/security.js";
 import { buildOpenApiDocument } from "./openapi/document.js";
 import { routes } from "./routes/route-table.js";
 import { consoleRouter } from "./routes/console.js";
@@ -26,6 +27,7 @@ export interface AppDeps {
   credentials: CredentialVerifier;
   revocations: RevocationWatch;
   limiters: Record<RateLimitClass, Limiter>;
+  authFailures: AuthFailureMeter;
   readiness: () => Promise<HealthReport>;
   version: string;
   /** Recorded here, served only on the ops port (METRICS_PORT): the API port has no /metrics. */
@@ -36,13 +38,15 @@ export interface AppDeps {
  * The middleware order, outermost first:
  *  1. security headers (helmet: CSP, frame DENY, nosniff, referrer policy, HSTS in production; Permissions-Policy)
  *  2. CORS (answers preflights for configured origins)
- *  3. request context: correlation id, X-Process-Time, access log (warning over SLOW_REQUEST_MS)
+ *  3. request context: correlation id, X-Process-Time, access log (warning over SLOW_REQUEST_MS); every /api/v1
+ *     response, errors included, gets `Cache-Control: no-store` and `Pragma: no-cache`
  *  4. /socket.io passed through to the realtime service (before any body parsing)
  *  5. Content-Encoding (identity or gzip, else 415), the JSON body parser with a size limit (after inflation),
  *     then the input guard: nesting depth, NUL and lone surrogates in the body and query are a 422
  *  6. system routes and docs (/, /health, /health/ready, /api/openapi.json, /api/docs, /api/events)
  *  7. per API route: public ones rate limit (by client IP) → validate → forward over NATS; the others
- *     authenticate → rate limit (by user or API key) → authorize → validate → forward
+ *     authenticate (a credential not cached is verified only within its client IP's auth_failures budget,
+ *     which each 401 spends) → rate limit (by user or API key) → authorize → validate → forward
  *  8. 405 (with Allow) for a known path and another method, 404 for anything else, then the one error
  *     handler that writes the error envelope. Node's own refusals (431, 400) get it from service.ts.
  */
@@ -82,6 +86,7 @@ export function createApp(deps: AppDeps & { realtime: ProxyHandler }): Express {
   app.use(corsPolicy(config));
   app.use(requestContext(logger, config.SLOW_REQUEST_MS));
   app.use(httpMetrics(deps.metrics));
+  app.use("/api/v1", noStore());
   app.use((req, res, next) => {
     if (req.url.startsWith("/socket.io")) void deps.realtime(req, res, next);
     else next();
@@ -112,6 +117,8 @@ export function createApp(deps: AppDeps & { realtime: ProxyHandler }): Express {
       credentials: deps.credentials,
       revocations: deps.revocations,
       limiters: deps.limiters,
+      failures: deps.authFailures,
+      apiKeyCacheMs: config.API_KEY_CACHE_MS,
       timeoutMs: config.NATS_REQUEST_TIMEOUT_MS,
     }),
   );

@@ -32,6 +32,8 @@ export interface GatewayConfig extends CommonConfig {
   RATE_LIMIT_WRITES_WINDOW_MS: number;
   RATE_LIMIT_TASKS_WINDOW_MS: number;
   RATE_LIMIT_EXPORT_WINDOW_MS: number;
+  RATE_LIMIT_AUTH_FAILURES_MAX: number;
+  RATE_LIMIT_AUTH_FAILURES_WINDOW_MS: number;
   RATE_LIMIT_PREFIX: string;
   JWT_ISSUER: string;
   JWT_AUDIENCE: string;
@@ -71,6 +73,8 @@ const schema = Joi.object<GatewayConfig>({
   RATE_LIMIT_WRITES_WINDOW_MS: Joi.number().integer().min(1000).default(Joi.ref("RATE_LIMIT_WINDOW_MS")),
   RATE_LIMIT_TASKS_WINDOW_MS: Joi.number().integer().min(1000).default(Joi.ref("RATE_LIMIT_WINDOW_MS")),
   RATE_LIMIT_EXPORT_WINDOW_MS: Joi.number().integer().min(1000).default(Joi.ref("RATE_LIMIT_WINDOW_MS")),
+  RATE_LIMIT_AUTH_FAILURES_MAX: Joi.number().integer().min(1).default(30).description("Refused credentials (401) per window and client IP before verification stops (429)"),
+  RATE_LIMIT_AUTH_FAILURES_WINDOW_MS: Joi.number().integer().min(1000).default(Joi.ref("RATE_LIMIT_WINDOW_MS")),
   RATE_LIMIT_PREFIX: Joi.string().pattern(/^[A-Za-z0-9:_-]+$/).default("meridian:rl:"),
   JWT_ISSUER: Joi.string().default("meridian-auth"),
   JWT_AUDIENCE: Joi.string().default("meridian-api"),

@@ -20,7 +20,8 @@ import { createApp, realtimeProxy } from "./app.js";
 import { clientErrorResponse } from "./errors.js";
 import { createPassport } from "./auth/passport.js";
 import type { GatewayConfig } from "./config.js";
-import { rateLimiters } from "./middleware/rate-limit.js";
+import { authFailureMeter } from "./middleware/auth-failures.js";
+import { rateLimiters, windowStore } from "./middleware/rate-limit.js";
 
 export const VERSION = "0.1.0";
 
@@ -83,7 +84,21 @@ export async function start(config: Readonly<GatewayConfig>, options: StartOptio
 
   const metrics = new ServiceMetrics(ServiceNames.gateway);
   const realtime = realtimeProxy(config);
-  const app = createApp({ config, logger, nc, passport, credentials, revocations, limiters: rateLimiters(config, redis, logger), readiness, version: VERSION, realtime, metrics });
+  const limits = windowStore(config, redis, logger);
+  const app = createApp({
+    config,
+    logger,
+    nc,
+    passport,
+    credentials,
+    revocations,
+    limiters: rateLimiters(config, limits),
+    authFailures: authFailureMeter(config, limits),
+    readiness,
+    version: VERSION,
+    realtime,
+    metrics,
+  });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.PORT, config.HOST, () => resolve(s));
     s.once("error", reject);

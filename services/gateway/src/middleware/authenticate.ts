@@ -1,8 +1,10 @@
+import { createHash } from "node:crypto";
 import type { NextFunction, Request, Response } from "express";
 import { HttpHeaders, MeridianError, type Principal, type Role, type Scope } from "@meridian/contracts";
 import type { CredentialVerifier, RevocationWatch, VerifiedCredential } from "@meridian/service-kit";
 import { CredentialCache, verified, type Verified } from "../auth/credential-cache.js";
 import type { Passport } from "../auth/passport.js";
+import type { AuthFailureMeter, Settle } from "./auth-failures.js";
 
 export function apiKeyFrom(req: Request): string | undefined {
   const header = req.headers[HttpHeaders.apiKey.toLowerCase()];
@@ -26,28 +28,63 @@ export interface AuthenticateDeps {
   credentials: CredentialVerifier;
   revocations: RevocationWatch;
   tokens?: CredentialCache;
+  /** Meters verification of credentials not known good, per client IP; absent, nothing is metered. */
+  failures?: AuthFailureMeter;
+  /** How long an API key auth accepted counts as known good here (the verifier's API_KEY_CACHE_MS). */
+  apiKeyCacheMs?: number;
 }
+
+const isRefusal = (err: unknown) => err instanceof MeridianError && err.status === 401;
+const keyHash = (key: string) => createHash("sha256").update(key).digest("base64url");
+const unmetered = (_req: Request, _res: Response, _next: NextFunction, verify: (settle: Settle) => void) => verify(() => undefined);
 
 /**
  * `X-API-Key` (or `Authorization: ApiKey …`) or the bearer token, both through the shared credential verifier
  * (tokens by passport's strategy). A verified token is cached until it expires, still checked against revoked
  * sessions on every hit. A refused credential is a 401 envelope; auth unreachable is 503/504.
+ * A credential not known good (not cached) is verified only within its client IP's `auth_failures` budget,
+ * which each 401 spends; a cached one never touches that budget.
  */
 export function authenticate(deps: AuthenticateDeps) {
   const tokens = deps.tokens ?? new CredentialCache();
+  const knownKeys = new CredentialCache();
+  const meter = deps.failures ?? unmetered;
   const accept = (res: Response, next: NextFunction, v: Verified) => {
     res.locals.principal = v.principal;
     res.locals.principalHeader = v.header;
     next();
   };
+  const withApiKey = (key: string, res: Response, next: NextFunction, settle: Settle) => {
+    const id = keyHash(key);
+    deps.credentials.verifyApiKey(key).then(
+      (v) => {
+        settle(false);
+        if (deps.apiKeyCacheMs) knownKeys.set(id, verified(v.principal, Date.now() + deps.apiKeyCacheMs));
+        accept(res, next, verified(v.principal, 0));
+      },
+      (err: unknown) => {
+        settle(isRefusal(err));
+        if (!isRefusal(err)) return next(err);
+        knownKeys.delete(id);
+        refuse(res, next, err as MeridianError);
+      },
+    );
+  };
+  const withToken = (token: string | undefined, req: Request, res: Response, next: NextFunction, settle: Settle) => {
+    deps.passport.authenticate("jwt", { session: false }, (err: unknown, credential: VerifiedCredential | false, challenge: unknown) => {
+      settle(!err && !credential);
+      if (err) return next(err);
+      if (!credential) return refuse(res, next, asRefusal(challenge));
+      const entry = verified(credential.principal, credential.expiresAt ?? 0);
+      if (token && entry.until > Date.now()) tokens.set(token, entry);
+      accept(res, next, entry);
+    })(req, res, next);
+  };
   return (req: Request, res: Response, next: NextFunction): void => {
     const key = apiKeyFrom(req);
     if (key) {
-      deps.credentials.verifyApiKey(key).then(
-        (v) => accept(res, next, verified(v.principal, 0)),
-        (err: unknown) => (err instanceof MeridianError && err.status === 401 ? refuse(res, next, err) : next(err)),
-      );
-      return;
+      if (knownKeys.get(keyHash(key))) return withApiKey(key, res, next, () => undefined);
+      return meter(req, res, next, (settle) => withApiKey(key, res, next, settle));
     }
     const token = BEARER.exec(req.headers.authorization ?? "")?.[1];
     const hit = token ? tokens.get(token) : undefined;
@@ -55,13 +92,9 @@ export function authenticate(deps: AuthenticateDeps) {
       if (deps.revocations.sessionRevoked(hit.principal.sid ?? "")) return refuse(res, next, new MeridianError("TOKEN_REVOKED", "Token has been revoked"));
       return accept(res, next, hit);
     }
-    deps.passport.authenticate("jwt", { session: false }, (err: unknown, credential: VerifiedCredential | false, challenge: unknown) => {
-      if (err) return next(err);
-      if (!credential) return refuse(res, next, asRefusal(challenge));
-      const entry = verified(credential.principal, credential.expiresAt ?? 0);
-      if (token && entry.until > Date.now()) tokens.set(token, entry);
-      accept(res, next, entry);
-    })(req, res, next);
+    // Without any credential there is nothing to verify: a plain 401 that spends no budget.
+    if (!token) return withToken(token, req, res, next, () => undefined);
+    meter(req, res, next, (settle) => withToken(token, req, res, next, settle));
   };
 }
 

@@ -58,10 +58,19 @@ end
 return {used, ttl, 1}`;
 const SCRIPT_SHA = createHash("sha1").update(SCRIPT).digest("hex");
 
-type Outcome = [used: number, ttlMs: number, allowed: number];
+/** Whether one more unit would fit in the window, charging nothing. Returns { used, window ms left, fits }. */
+const PEEK_SCRIPT = `
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then return {0, 0, 1} end
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+if used < tonumber(ARGV[1]) then return {used, ttl, 1} end
+return {used, ttl, 0}`;
+const PEEK_SCRIPT_SHA = createHash("sha1").update(PEEK_SCRIPT).digest("hex");
+
+export type Outcome = [used: number, ttlMs: number, allowed: number];
 
 /** The same fixed window in this process's memory: the fallback while Redis is unreachable. */
-class MemoryWindows {
+export class MemoryWindows {
   private readonly windows = new Map<string, { used: number; resetAt: number }>();
 
   consume(key: string, cost: number, limit: number, windowMs: number): Outcome {
@@ -75,6 +84,14 @@ class MemoryWindows {
     if (w.used + cost > limit) return [w.used, w.resetAt - now, 0];
     w.used += cost;
     return [w.used, w.resetAt - now, 1];
+  }
+
+  /** Whether one more unit would fit, charging nothing. */
+  peek(key: string, limit: number): Outcome {
+    const now = Date.now();
+    const w = this.windows.get(key);
+    if (!w || w.resetAt <= now) return [0, 0, 1];
+    return [w.used, w.resetAt - now, w.used < limit ? 1 : 0];
   }
 
   private sweep(now: number): void {
@@ -101,21 +118,65 @@ export function classLimits(config: Readonly<GatewayConfig>): Record<RateLimitCl
 }
 
 /**
- * One budget per class and identity (see rateLimitKey), shared by every gateway replica through Redis (one
- * script call per request, bounded by REDIS_COMMAND_TIMEOUT_MS). Without Redis, ordinary routes are limited per
- * process in memory and pass with a warning; `failClosed` routes answer 503. Headers as express-rate-limit
- * writes them: `RateLimit` / `RateLimit-Policy` (IETF draft 8) and `X-RateLimit-*`.
+ * Fixed windows shared by every gateway replica through Redis (one script call, bounded by
+ * REDIS_COMMAND_TIMEOUT_MS, rejecting when Redis is away or slow), and the same windows in this process's memory
+ * for the callers to fall back on; `unavailable` logs that fallback at most every 10 s.
  */
-export function rateLimiters(config: Readonly<GatewayConfig>, redis: RedisClientType, logger: Logger): Record<RateLimitClass, Limiter> {
-  const limits = classLimits(config);
-  const memory = new MemoryWindows();
+export interface WindowStore {
+  shared(key: string, cost: number, limit: number, windowMs: number): Promise<Outcome>;
+  peekShared(key: string, limit: number): Promise<Outcome>;
+  readonly local: MemoryWindows;
+  unavailable(err: unknown): void;
+}
+
+export function windowStore(config: Readonly<GatewayConfig>, redis: RedisClientType, logger: Logger): WindowStore {
   const timeoutMs = config.REDIS_COMMAND_TIMEOUT_MS;
   let lastWarning = 0;
-  const warn = (err: unknown) => {
+  const unavailable = (err: unknown) => {
     if (Date.now() - lastWarning < 10_000) return;
     lastWarning = Date.now();
     logger.warn("rate limit store unavailable: limiting per process in memory, refusing login/register/API keys", { error: String((err as Error)?.message ?? err) });
   };
+  const withTimeout = <T>(command: Promise<T>): Promise<T> => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`redis did not answer within ${timeoutMs} ms`)), timeoutMs);
+    });
+    return Promise.race([command, late]).finally(() => clearTimeout(timer));
+  };
+  const send = <T>(args: string[]) => withTimeout(redis.sendCommand<T>(args, { timeout: timeoutMs }));
+  const script = async <T>(source: string, sha: string, args: string[]): Promise<T> => {
+    if (!redis.isReady) throw new Error("redis is not connected");
+    try {
+      return await send<T>(["EVALSHA", sha, "1", ...args]);
+    } catch (err) {
+      if (!String((err as Error).message).startsWith("NOSCRIPT")) throw err;
+      return await send<T>(["EVAL", source, "1", ...args]);
+    }
+  };
+  return {
+    shared: (key, cost, limit, windowMs) => script<Outcome>(SCRIPT, SCRIPT_SHA, [key, String(cost), String(limit), String(windowMs)]),
+    peekShared: (key, limit) => script<Outcome>(PEEK_SCRIPT, PEEK_SCRIPT_SHA, [key, String(limit)]),
+    local: new MemoryWindows(),
+    unavailable,
+  };
+}
+
+/** The 429: `Retry-After` and the envelope with `retry_after`. */
+export function tooManyRequests(res: Response, ttlMs: number, detail: (retryAfter: number) => string): void {
+  const retryAfter = Math.max(1, Math.ceil(ttlMs / 1000));
+  res.setHeader("Retry-After", String(retryAfter));
+  const err = new MeridianError("RATE_LIMITED", detail(retryAfter));
+  res.status(429).json({ ...envelope(err, res.locals.correlationId as string), retry_after: retryAfter });
+}
+
+/**
+ * One budget per class and identity (see rateLimitKey) in the shared window store. Without Redis, ordinary
+ * routes are limited per process in memory and pass with a warning; `failClosed` routes answer 503. Headers as
+ * express-rate-limit writes them: `RateLimit` / `RateLimit-Policy` (IETF draft 8) and `X-RateLimit-*`.
+ */
+export function rateLimiters(config: Readonly<GatewayConfig>, store: WindowStore): Record<RateLimitClass, Limiter> {
+  const limits = classLimits(config);
   const partitionKeys = new Map<string, string>();
   const partitionKey = (key: string) => {
     let pk = partitionKeys.get(key);
@@ -125,25 +186,6 @@ export function rateLimiters(config: Readonly<GatewayConfig>, redis: RedisClient
       partitionKeys.set(key, pk);
     }
     return pk;
-  };
-
-  const withTimeout = <T>(command: Promise<T>): Promise<T> => {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`redis did not answer within ${timeoutMs} ms`)), timeoutMs);
-    });
-    return Promise.race([command, late]).finally(() => clearTimeout(timer));
-  };
-  const send = (args: string[]) => withTimeout(redis.sendCommand<Outcome>(args, { timeout: timeoutMs }));
-  const run = async (key: string, cost: number, limit: number, windowMs: number): Promise<Outcome> => {
-    if (!redis.isReady) throw new Error("redis is not connected");
-    const args = [key, String(cost), String(limit), String(windowMs)];
-    try {
-      return await send(["EVALSHA", SCRIPT_SHA, "1", ...args]);
-    } catch (err) {
-      if (!String((err as Error).message).startsWith("NOSCRIPT")) throw err;
-      return await send(["EVAL", SCRIPT, "1", ...args]);
-    }
   };
 
   const build =
@@ -164,19 +206,15 @@ export function rateLimiters(config: Readonly<GatewayConfig>, redis: RedisClient
           res.append("RateLimit", `"${cls}"; r=${remaining}; t=${resetSeconds}`);
           res.append("RateLimit-Policy", `"${cls}"; q=${limit}; w=${windowSeconds}; pk=:${partitionKey(client)}:`);
           if (allowed) return next();
-          const retryAfter = Math.max(1, resetSeconds);
-          res.setHeader("Retry-After", String(retryAfter));
-          const detail = units > 1 ? `${units} tasks asked, ${remaining} left; retry in ${retryAfter} s` : `Too many requests; retry in ${retryAfter} s`;
-          const err = new MeridianError("RATE_LIMITED", detail);
-          res.status(429).json({ ...envelope(err, res.locals.correlationId as string), retry_after: retryAfter });
+          tooManyRequests(res, ttl, (retryAfter) => (units > 1 ? `${units} tasks asked, ${remaining} left; retry in ${retryAfter} s` : `Too many requests; retry in ${retryAfter} s`));
         };
-        run(prefix + client, units, limit, windowMs).then(answer, (err: unknown) => {
-          warn(err);
+        store.shared(prefix + client, units, limit, windowMs).then(answer, (err: unknown) => {
+          store.unavailable(err);
           if (options.failClosed) {
             res.setHeader("Retry-After", "5");
             return next(new MeridianError("SERVICE_UNAVAILABLE", "Rate limiting is unavailable; try again shortly"));
           }
-          answer(memory.consume(prefix + client, units, limit, windowMs));
+          answer(store.local.consume(prefix + client, units, limit, windowMs));
         });
       };
     };

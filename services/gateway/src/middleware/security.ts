@@ -53,6 +53,18 @@ export function securityHeaders(config: Readonly<GatewayConfig>): RequestHandler
   ];
 }
 
+/**
+ * Every API answer is one caller's data, and some carry a secret shown once (an API key, worker credentials,
+ * tokens): no cache, shared or the browser's, may keep any of them. `Pragma` for HTTP/1.0 caches.
+ */
+export function noStore(): RequestHandler {
+  return (_req, res, next) => {
+    res.setHeader("Cache-Control", "no-store");
+    res.setHeader("Pragma", "no-cache");
+    next();
+  };
+}
+
 export const EXPOSED_HEADERS = [
   HttpHeaders.correlationId,
   HttpHeaders.processTime,
