@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import { expect } from "chai";
-import pg from "pg";
 import { io, type Socket } from "socket.io-client";
 import { connect, credsAuthenticator, type NatsConnection } from "@nats-io/transport-node";
 import {
@@ -23,16 +22,7 @@ import { readFileSync } from "node:fs";
 import { createAgentVia, http, signUp } from "../support/http.js";
 import { startSecuredNats, type SecuredNats } from "../support/secure-nats.js";
 import { Stack } from "../support/stack.js";
-
-async function onServer(statement: string): Promise<void> {
-  const client = new pg.Client({ connectionString: testInfra.databaseUrl });
-  await client.connect();
-  try {
-    await client.query(statement);
-  } finally {
-    await client.end();
-  }
-}
+import { onServer } from "../support/database.js";
 
 /** What an attacker would claim: an admin with every scope. */
 const forgedAdmin: Principal = { kind: "user", sub: randomUUID(), username: "mallory", roles: ["admin"], scopes: [...Scopes] };

@@ -2,7 +2,6 @@ import { expect } from "chai";
 import { io, type Socket } from "socket.io-client";
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import pg from "pg";
 import {
   Buckets,
   FinalTaskStatuses,
@@ -19,6 +18,7 @@ import { createAgentVia, http, signUp } from "../support/http.js";
 import type { ServiceProcess } from "../support/process.js";
 import { Stack } from "../support/stack.js";
 import { historyProblems, ownerEvents } from "../support/task-history.js";
+import { onServer } from "../support/database.js";
 
 const TASKS = 150;
 const USERS = 10;
@@ -26,16 +26,6 @@ const BURST_MS = 10_000;
 const isTerminal = (type: string) => (FinalTaskStatuses as readonly string[]).includes(type);
 /** The burst's schedule is wall-clock time: the clients pacing themselves, never a test waiting for a result. */
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function onServer(statement: string): Promise<void> {
-  const client = new pg.Client({ connectionString: testInfra.databaseUrl });
-  await client.connect();
-  try {
-    await client.query(statement);
-  } finally {
-    await client.end();
-  }
-}
 
 /** One subscriber: a socket on one realtime replica, in its user's room, with every event in arrival order. */
 interface Subscriber {

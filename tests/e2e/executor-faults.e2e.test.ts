@@ -5,28 +5,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import pg from "pg";
 import { isFinalStatus, type AgentView, type TaskEvent, type TaskList, type TaskView } from "@meridian/contracts";
 import { startNatsServer, testInfra, uniqueName, waitFor, type NatsServerHandle } from "@meridian/service-kit/testing";
 import { http, signUp, createAgentVia } from "../support/http.js";
 import { runScript, type ServiceProcess } from "../support/process.js";
 import { historyProblems, ownerEvents } from "../support/task-history.js";
 import { baseEnv, Stack } from "../support/stack.js";
+import { onServer } from "../support/database.js";
 
 
 /** Fault schedules are about wall-clock time: this is the nemesis waiting, never a test waiting for a result. */
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Run one statement on the test server's maintenance connection (create or drop a database). */
-async function onServer(statement: string): Promise<void> {
-  const client = new pg.Client({ connectionString: testInfra.databaseUrl });
-  await client.connect();
-  try {
-    await client.query(statement);
-  } finally {
-    await client.end();
-  }
-}
 
 /**
  * Real processes on a private nats-server whose store survives restarts: executors are killed,

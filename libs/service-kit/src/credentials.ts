@@ -3,8 +3,9 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { jwtVerify } from "jose";
 import { ACCESS_TOKEN_TYP, MAX_API_KEY_LENGTH, MeridianError, Roles, Scopes, Subjects, type Principal, type Role, type Scope } from "@meridian/contracts";
 import { requestJson } from "./client.js";
-import type { RevocationWatch } from "./revocation-watch.js";
-import type { SigningKeyCache } from "./signing-keys.js";
+import type { Logger } from "./logger.js";
+import { RevocationWatch } from "./revocation-watch.js";
+import { SigningKeyCache } from "./signing-keys.js";
 
 /** A caller as established from a credential: the principal and, for an access token, when it expires (epoch ms). */
 export interface VerifiedCredential {
@@ -38,6 +39,25 @@ export class CredentialVerifier {
   private readonly apiKeyCache = new Map<string, { principal: Principal; until: number }>();
 
   constructor(private readonly opts: CredentialVerifierOptions) {}
+
+  /** The verifier as the gateway and realtime run it: signing keys from auth, revocations from the KV watch. */
+  static async start(
+    nc: NatsConnection,
+    logger: Logger,
+    settings: { JETSTREAM_REPLICAS: number; NATS_REQUEST_TIMEOUT_MS: number; JWT_ISSUER: string; JWT_AUDIENCE: string; API_KEY_CACHE_MS?: number },
+  ): Promise<{ verifier: CredentialVerifier; revocations: RevocationWatch }> {
+    const revocations = await RevocationWatch.start(nc, logger, settings.JETSTREAM_REPLICAS);
+    const verifier = new CredentialVerifier({
+      nc,
+      keys: new SigningKeyCache(nc, settings.NATS_REQUEST_TIMEOUT_MS),
+      revocations,
+      issuer: settings.JWT_ISSUER,
+      audience: settings.JWT_AUDIENCE,
+      timeoutMs: settings.NATS_REQUEST_TIMEOUT_MS,
+      ...(settings.API_KEY_CACHE_MS !== undefined ? { apiKeyCacheMs: settings.API_KEY_CACHE_MS } : {}),
+    });
+    return { verifier, revocations };
+  }
 
   async verifyAccessToken(token: string): Promise<VerifiedCredential> {
     if (!token) throw new MeridianError("UNAUTHENTICATED", "Authentication required");

@@ -41,6 +41,20 @@ export async function waitFor<T>(probe: () => T | Promise<T>, { timeoutMs = 5000
   }
 }
 
+/** Resolves once something accepts TCP connections on 127.0.0.1:port (a server we just spawned). */
+export function untilListening(port: number, what: string, timeoutMs = 10_000): Promise<true> {
+  return waitFor(
+    () =>
+      new Promise<boolean>((resolve) => {
+        const socket = new net.Socket();
+        socket.once("connect", () => (socket.destroy(), resolve(true)));
+        socket.once("error", () => resolve(false));
+        socket.connect(port, "127.0.0.1");
+      }),
+    { timeoutMs, what },
+  ) as Promise<true>;
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
@@ -76,16 +90,7 @@ export async function startNatsServer({ port, storeDir, config }: { port?: numbe
   let serverLog = "";
   child.stderr?.on("data", (chunk: Buffer) => (serverLog = (serverLog + chunk.toString()).slice(-1_000_000)));
   const url = `nats://127.0.0.1:${p}`;
-  await waitFor(
-    () =>
-      new Promise<boolean>((resolve) => {
-        const socket = new net.Socket();
-        socket.once("connect", () => (socket.destroy(), resolve(true)));
-        socket.once("error", () => resolve(false));
-        socket.connect(p, "127.0.0.1");
-      }),
-    { timeoutMs: 10_000, what: `nats-server on port ${p}` },
-  );
+  await untilListening(p, `nats-server on port ${p}`);
   return {
     url,
     port: p,
@@ -389,16 +394,7 @@ export async function startRedisServer(): Promise<RedisServerHandle> {
   const port = await freePort();
   const bin = process.env.REDIS_SERVER_BIN ?? "redis-server";
   const child = spawn(bin, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
-  await waitFor(
-    () =>
-      new Promise<boolean>((resolve) => {
-        const socket = new net.Socket();
-        socket.once("connect", () => (socket.destroy(), resolve(true)));
-        socket.once("error", () => resolve(false));
-        socket.connect(port, "127.0.0.1");
-      }),
-    { timeoutMs: 10_000, what: `redis-server on port ${port}` },
-  );
+  await untilListening(port, `redis-server on port ${port}`);
   return {
     url: `redis://127.0.0.1:${port}`,
     port,

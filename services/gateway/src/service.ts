@@ -7,9 +7,7 @@ import {
   connectNats,
   CredentialVerifier,
   requestJson,
-  RevocationWatch,
   runChecks,
-  SigningKeyCache,
   serviceLogger,
   ServiceMetrics,
   startOpsServer,
@@ -47,16 +45,7 @@ export async function start(config: Readonly<GatewayConfig>, options: StartOptio
   // reports it); the client keeps reconnecting with the strategy above.
   redis.connect().catch((err: Error) => logger.warn("redis connect failed", { error: err.message }));
 
-  const revocations = await RevocationWatch.start(nc, logger, config.JETSTREAM_REPLICAS);
-  const credentials = new CredentialVerifier({
-    nc,
-    keys: new SigningKeyCache(nc, config.NATS_REQUEST_TIMEOUT_MS),
-    revocations,
-    issuer: config.JWT_ISSUER,
-    audience: config.JWT_AUDIENCE,
-    timeoutMs: config.NATS_REQUEST_TIMEOUT_MS,
-    apiKeyCacheMs: config.API_KEY_CACHE_MS,
-  });
+  const { verifier: credentials, revocations } = await CredentialVerifier.start(nc, logger, config);
   const passport = createPassport(credentials);
 
   const startedAt = Date.now();

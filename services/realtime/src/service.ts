@@ -8,11 +8,9 @@ import {
   connectNats,
   CredentialVerifier,
   jetstream,
-  RevocationWatch,
   runWithContext,
   saneCorrelationId,
   serveHealth,
-  SigningKeyCache,
   serviceLogger,
   ServiceMetrics,
   startOpsServer,
@@ -56,15 +54,7 @@ export async function start(config: Readonly<RealtimeConfig>, options: StartOpti
   });
   const js = jetstream(nc);
   const jsm = await js.jetstreamManager();
-  const revocations = await RevocationWatch.start(nc, logger, config.JETSTREAM_REPLICAS);
-  const verifier = new CredentialVerifier({
-    nc,
-    keys: new SigningKeyCache(nc, config.NATS_REQUEST_TIMEOUT_MS),
-    revocations,
-    issuer: config.JWT_ISSUER,
-    audience: config.JWT_AUDIENCE,
-    timeoutMs: config.NATS_REQUEST_TIMEOUT_MS,
-  });
+  const { verifier, revocations } = await CredentialVerifier.start(nc, logger, config);
   const headers = securityHeaders(config.NODE_ENV === "production");
 
   const pub = createClient({ url: config.REDIS_URL });
