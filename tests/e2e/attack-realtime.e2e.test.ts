@@ -190,6 +190,19 @@ describe("e2e attack: realtime scopes, revocation and floods", function () {
       expect(byKey.disconnected[0]! - at).to.be.at.most(1000);
     });
 
+    it("when an admin deletes a user, then the user's token and API-key sockets are disconnected within a second of the answer", async () => {
+      const victim = await signUp(stack.gatewayUrl);
+      const key = await apiKey(victim.token, ["tasks:read"]);
+      const byToken = record(await connect({ token: victim.token }));
+      const byKey = record(await connect({ apiKey: key.key }));
+      const deleted = await call("DELETE", `/api/v1/users/${victim.id}`, { token: adminToken });
+      expect(deleted.status, deleted.text).to.equal(200);
+      const at = Date.now();
+      await waitFor(() => byToken.disconnected.length > 0 && byKey.disconnected.length > 0, { timeoutMs: 5000, what: "both sockets to be disconnected" });
+      expect(byToken.disconnected[0]! - at).to.be.at.most(1000);
+      expect(byKey.disconnected[0]! - at).to.be.at.most(1000);
+    });
+
     it("when a session logs out, then its socket is disconnected within a second", async () => {
       const me = await signUp(stack.gatewayUrl);
       const seen = record(await connect({ token: me.token }));
