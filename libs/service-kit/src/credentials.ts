@@ -28,6 +28,8 @@ export interface CredentialVerifierOptions {
 const MAX_TOKEN_LENGTH = 8192;
 const CLOCK_TOLERANCE_S = 5;
 const UNAVAILABLE = new Set(["SERVICE_UNAVAILABLE", "TIMEOUT"]);
+/** The cache key of an API key: its digest, so the secret itself is not kept. */
+const apiKeyId = (key: string) => createHash("sha256").update(key).digest("base64url");
 
 /**
  * The one mapping from a credential to a principal, for every service that meets callers (gateway, realtime).
@@ -88,10 +90,15 @@ export class CredentialVerifier {
     return { principal: { kind: "user", sub, username, roles, scopes, sid }, expiresAt: (exp as number) * 1000 };
   }
 
+  /** Whether auth's answer for this key is still held (so verifying it asks nobody): a known-good key. */
+  hasCachedApiKey(key: string): boolean {
+    return (this.apiKeyCache.get(apiKeyId(key))?.until ?? 0) > Date.now();
+  }
+
   async verifyApiKey(key: string): Promise<VerifiedCredential> {
     if (!key) throw new MeridianError("UNAUTHENTICATED", "Authentication required");
     if (key.length > MAX_API_KEY_LENGTH) throw new MeridianError("INVALID_TOKEN", "Invalid API key");
-    const id = createHash("sha256").update(key).digest("base64url");
+    const id = apiKeyId(key);
     const hit = this.apiKeyCache.get(id);
     if (hit && hit.until > Date.now()) return { principal: this.notRevoked(hit.principal, () => this.apiKeyCache.delete(id)) };
     if (hit) this.apiKeyCache.delete(id);

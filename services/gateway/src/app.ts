@@ -118,7 +118,6 @@ export function createApp(deps: AppDeps & { realtime: ProxyHandler }): Express {
       revocations: deps.revocations,
       limiters: deps.limiters,
       failures: deps.authFailures,
-      apiKeyCacheMs: config.API_KEY_CACHE_MS,
       timeoutMs: config.NATS_REQUEST_TIMEOUT_MS,
     }),
   );

@@ -17,6 +17,7 @@ import {
   type Principal,
   type SubmitBatchResult,
   type SubmitTaskRequest,
+  type TaskError,
   type TaskEvent,
   type TaskList,
   type TaskLogs,
@@ -248,34 +249,29 @@ export async function cancelTask(deps: ExecutorDeps, principal: Principal, id: s
   return toTaskView(cancelled.task);
 }
 
-/** The agent is gone: its queued and running tasks are cancelled, saying why, in batches. */
-export async function cancelTasksOfDeletedAgent(deps: ExecutorDeps, agentId: string): Promise<number> {
+/** Cancels every queued and running task of one agent or owner, in batches, each with its event; running ones are aborted wherever they run. */
+async function cancelAllActive(deps: ExecutorDeps, of: store.ActiveTasksOf, error: TaskError, data: Record<string, unknown>): Promise<number> {
   let total = 0;
   for (;;) {
-    const batch = await store.cancelAgentTasks(deps.db, agentId, { reason: "agent_deleted" });
+    const batch = await store.cancelActiveTasks(deps.db, of, error, data);
     for (const row of batch) if (row.was_running) broadcastCancel(deps, row.id);
     await Promise.all(batch.map((row) => deps.relay.publishEvent(row.event)));
     total += batch.length;
-    if (batch.length === 0) break;
+    if (batch.length === 0) return total;
   }
+}
+
+/** The agent is gone: its queued and running tasks are cancelled, saying why. */
+export async function cancelTasksOfDeletedAgent(deps: ExecutorDeps, agentId: string): Promise<number> {
+  const total = await cancelAllActive(deps, { agentId }, { code: "AGENT_UNAVAILABLE", message: "The agent was deleted" }, { reason: "agent_deleted" });
   if (total) deps.logger.info("tasks of a deleted agent cancelled", { agent_id: agentId, count: total });
   return total;
 }
 
-/**
- * The owner's account was deleted (auth asks, as admin): their queued and running tasks, on any agent, are cancelled
- * with `OWNER_DELETED`, in batches, each with its event; running ones are aborted wherever they run.
- */
+/** The owner's account was deleted (auth asks, as admin): their queued and running tasks, on any agent, are cancelled with `OWNER_DELETED`. */
 export async function cancelTasksOfDeletedOwner(deps: ExecutorDeps, principal: Principal, ownerId: string): Promise<OwnedTasksCancelled> {
   if (!isAdmin(principal)) throw new MeridianError("FORBIDDEN", "Only services acting as admin clear an owner's tasks");
-  let cancelled = 0;
-  for (;;) {
-    const batch = await store.cancelOwnerTasks(deps.db, ownerId, { code: OWNER_DELETED, message: "The owner's account was deleted" }, { reason: "owner_deleted" });
-    for (const row of batch) if (row.was_running) broadcastCancel(deps, row.id);
-    await Promise.all(batch.map((row) => deps.relay.publishEvent(row.event)));
-    cancelled += batch.length;
-    if (batch.length === 0) break;
-  }
+  const cancelled = await cancelAllActive(deps, { ownerId }, { code: OWNER_DELETED, message: "The owner's account was deleted" }, { reason: "owner_deleted" });
   if (cancelled) deps.logger.info("tasks of a deleted account cancelled", { owner_id: ownerId, count: cancelled });
   return { cancelled };
 }

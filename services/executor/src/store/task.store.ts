@@ -346,33 +346,21 @@ export async function cancelTask(
   return { task: task as Task, wasRunning: was_running, event };
 }
 
-/** Cancel up to `limit` queued or running tasks of a deleted agent, with their events, in one statement. */
-export async function cancelAgentTasks(db: ExecutorDb, agentId: string, data: Record<string, unknown>, limit = 500): Promise<{ id: string; was_running: boolean; event: TaskEvent }[]> {
-  const { rows } = await sql<{ id: string; was_running: boolean; event: TaskEvent }>`
-    with old as (
-      select id, status from tasks where agent_id = ${agentId} and status in ('queued', 'running') limit ${limit} for update skip locked
-    ), cancelled as (
-      update tasks t set status = 'cancelled', finished_at = now(), updated_at = now(), lease_owner = null, lease_expires_at = null,
-        event_seq = event_seq + 1, error = ${json({ code: "AGENT_UNAVAILABLE", message: "The agent was deleted" })}::jsonb
-      from old where t.id = old.id returning t.*, old.status = 'running' as was_running
-    )
-    insert into task_event_outbox as o (task_id, seq, event)
-    select t.id, t.event_seq, ${eventOf("cancelled", sql`${jsonb(data)} || jsonb_build_object('was_running', t.was_running)`)} from cancelled t
-    returning o.task_id as id, (o.event->'data'->>'was_running')::boolean as was_running, o.event`.execute(db);
-  return rows;
-}
+/** Whose active tasks a bulk cancel takes: one agent's (deleted) or one owner's (account deleted). */
+export type ActiveTasksOf = { agentId: string } | { ownerId: string };
 
-/** Up to `limit` queued or running tasks of one owner cancelled with this error, each with its `cancelled` event. */
-export async function cancelOwnerTasks(
+/** Up to `limit` queued or running tasks of one agent or owner cancelled with this error, each with its `cancelled` event. */
+export async function cancelActiveTasks(
   db: ExecutorDb,
-  ownerId: string,
+  of: ActiveTasksOf,
   error: TaskError,
   data: Record<string, unknown>,
   limit = 500,
 ): Promise<{ id: string; was_running: boolean; event: TaskEvent }[]> {
+  const whose = "agentId" in of ? sql`agent_id = ${of.agentId}` : sql`owner_id = ${of.ownerId}`;
   const { rows } = await sql<{ id: string; was_running: boolean; event: TaskEvent }>`
     with old as (
-      select id, status from tasks where owner_id = ${ownerId} and status in ('queued', 'running') limit ${limit} for update skip locked
+      select id, status from tasks where ${whose} and status in ('queued', 'running') limit ${limit} for update skip locked
     ), cancelled as (
       update tasks t set status = 'cancelled', finished_at = now(), updated_at = now(), lease_owner = null, lease_expires_at = null,
         event_seq = event_seq + 1, error = ${json(error)}::jsonb

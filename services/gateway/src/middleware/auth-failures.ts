@@ -1,7 +1,6 @@
 import type { NextFunction, Request, Response } from "express";
-import { ipKeyGenerator } from "express-rate-limit";
 import type { GatewayConfig } from "../config.js";
-import { tooManyRequests, type Outcome, type WindowStore } from "./rate-limit.js";
+import { clientIpKey, tooManyRequests, type Outcome, type WindowStore } from "./rate-limit.js";
 
 /** How a verification ended: `refused` (a 401) is charged to the client's budget, anything else is not. */
 export type Settle = (refused: boolean) => void;
@@ -22,9 +21,9 @@ export type AuthFailureMeter = (req: Request, res: Response, next: NextFunction,
 export function authFailureMeter(config: Readonly<GatewayConfig>, store: WindowStore): AuthFailureMeter {
   const limit = config.RATE_LIMIT_AUTH_FAILURES_MAX;
   const windowMs = config.RATE_LIMIT_AUTH_FAILURES_WINDOW_MS;
-  const prefix = `${config.RATE_LIMIT_PREFIX}auth_failures:ip:`;
+  const prefix = `${config.RATE_LIMIT_PREFIX}auth_failures:`;
   return (req, res, next, verify) => {
-    const key = prefix + ipKeyGenerator(req.ip ?? "unknown", 64);
+    const key = prefix + clientIpKey(req);
     const charge: Settle = (refused) => {
       if (!refused) return;
       store.shared(key, 1, limit, windowMs).catch((err: unknown) => {

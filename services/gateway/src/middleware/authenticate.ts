@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import type { NextFunction, Request, Response } from "express";
 import { HttpHeaders, MeridianError, type Principal, type Role, type Scope } from "@meridian/contracts";
 import type { CredentialVerifier, RevocationWatch, VerifiedCredential } from "@meridian/service-kit";
@@ -30,12 +29,9 @@ export interface AuthenticateDeps {
   tokens?: CredentialCache;
   /** Meters verification of credentials not known good, per client IP; absent, nothing is metered. */
   failures?: AuthFailureMeter;
-  /** How long an API key auth accepted counts as known good here (the verifier's API_KEY_CACHE_MS). */
-  apiKeyCacheMs?: number;
 }
 
 const isRefusal = (err: unknown) => err instanceof MeridianError && err.status === 401;
-const keyHash = (key: string) => createHash("sha256").update(key).digest("base64url");
 const unmetered = (_req: Request, _res: Response, _next: NextFunction, verify: (settle: Settle) => void) => verify(() => undefined);
 
 /**
@@ -47,7 +43,6 @@ const unmetered = (_req: Request, _res: Response, _next: NextFunction, verify: (
  */
 export function authenticate(deps: AuthenticateDeps) {
   const tokens = deps.tokens ?? new CredentialCache();
-  const knownKeys = new CredentialCache();
   const meter = deps.failures ?? unmetered;
   const accept = (res: Response, next: NextFunction, v: Verified) => {
     res.locals.principal = v.principal;
@@ -55,17 +50,14 @@ export function authenticate(deps: AuthenticateDeps) {
     next();
   };
   const withApiKey = (key: string, res: Response, next: NextFunction, settle: Settle) => {
-    const id = keyHash(key);
     deps.credentials.verifyApiKey(key).then(
       (v) => {
         settle(false);
-        if (deps.apiKeyCacheMs) knownKeys.set(id, verified(v.principal, Date.now() + deps.apiKeyCacheMs));
         accept(res, next, verified(v.principal, 0));
       },
       (err: unknown) => {
         settle(isRefusal(err));
         if (!isRefusal(err)) return next(err);
-        knownKeys.delete(id);
         refuse(res, next, err as MeridianError);
       },
     );
@@ -83,7 +75,8 @@ export function authenticate(deps: AuthenticateDeps) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const key = apiKeyFrom(req);
     if (key) {
-      if (knownKeys.get(keyHash(key))) return withApiKey(key, res, next, () => undefined);
+      // Known good (auth's answer still cached in the verifier): nothing to meter.
+      if (deps.credentials.hasCachedApiKey(key)) return withApiKey(key, res, next, () => undefined);
       return meter(req, res, next, (settle) => withApiKey(key, res, next, settle));
     }
     const token = BEARER.exec(req.headers.authorization ?? "")?.[1];

@@ -36,8 +36,11 @@ export interface Limiter {
 export function rateLimitKey(req: Request, res: Response): string {
   const principal = res.locals.principal as Principal | undefined;
   if (principal) return principal.kind === "api_key" && principal.keyId ? `key:${principal.keyId}` : `user:${principal.sub}`;
-  return `ip:${ipKeyGenerator(req.ip ?? "unknown", 64)}`;
+  return clientIpKey(req);
 }
+
+/** The client's address as budgets key it: `req.ip` (TRUST_PROXY hops only), IPv6 by its /64. */
+export const clientIpKey = (req: Request) => `ip:${ipKeyGenerator(req.ip ?? "unknown", 64)}`;
 
 /**
  * Fixed window, atomic: a request that fits is charged `cost` units, one that does not is refused uncharged,
