@@ -57,7 +57,10 @@ async function secureNats() {
   const port = await freePort();
   const bin = process.env.NATS_SERVER_BIN ?? (existsSync("/usr/sbin/nats-server") ? "/usr/sbin/nats-server" : "nats-server");
   mkdirSync(join(state, "log"), { recursive: true });
-  const child = spawn(bin, ["-c", conf, "-a", "127.0.0.1", "-p", String(port), "-l", join(state, "log", "nats-secured.log")], { stdio: "ignore" });
+  // Its own process group: the terminal's Ctrl-C reaches the services, which drain through it; it stops after them
+  // (finish below), and with this process in any case.
+  const child = spawn(bin, ["-c", conf, "-a", "127.0.0.1", "-p", String(port), "-l", join(state, "log", "nats-secured.log")], { stdio: "ignore", detached: true });
+  process.once("exit", () => child.exitCode === null && child.kill("SIGTERM"));
   for (let i = 0; !(await answers(port)); i++) {
     if (i > 100 || child.exitCode !== null) throw new Error(`nats-server did not start; see .local/log/nats-secured.log`);
     await new Promise((r) => setTimeout(r, 100));
